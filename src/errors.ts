@@ -1,0 +1,106 @@
+/**
+ * Every error BugTorrent raises on purpose, in one place, each with a stable
+ * `code` that logs, tests and callers can match on (the message text may change,
+ * the code may not).
+ */
+
+export const ErrorCode = {
+  // Wire format: a message that cannot be decoded or encoded.
+  SHORT_MESSAGE: 'BT_SHORT_MESSAGE',
+  LONG_MESSAGE: 'BT_LONG_MESSAGE',
+  BAD_NUMBER: 'BT_BAD_NUMBER',
+  OUT_OF_RANGE: 'BT_OUT_OF_RANGE',
+  BAD_HEX: 'BT_BAD_HEX',
+  BAD_ADDRESS: 'BT_BAD_ADDRESS',
+  BAD_TEXT: 'BT_BAD_TEXT',
+  BAD_BITMAP: 'BT_BAD_BITMAP',
+  UNKNOWN_COMMAND: 'BT_UNKNOWN_COMMAND',
+  UNEXPECTED_COMMAND: 'BT_UNEXPECTED_COMMAND',
+  BUFFER_LIMIT: 'BT_BUFFER_LIMIT',
+  // Tracker semantics: a well-formed request the tracker refuses.
+  UNKNOWN_SESSION: 'BT_UNKNOWN_SESSION',
+  UNKNOWN_FILE: 'BT_UNKNOWN_FILE',
+  PART_OUT_OF_RANGE: 'BT_PART_OUT_OF_RANGE',
+  FILE_MISMATCH: 'BT_FILE_MISMATCH',
+  LIMIT_EXCEEDED: 'BT_LIMIT_EXCEEDED',
+  // Talking to a remote: connection-level failures.
+  NO_REPLY: 'BT_NO_REPLY',
+  TIMEOUT: 'BT_TIMEOUT',
+  CONNECTION: 'BT_CONNECTION',
+  LOGIN_FAILED: 'BT_LOGIN_FAILED',
+  // Peer: files and downloads.
+  NOT_HELD: 'BT_NOT_HELD',
+  CORRUPT: 'BT_CORRUPT',
+  UNVERIFIED: 'BT_UNVERIFIED',
+  UNSAFE_NAME: 'BT_UNSAFE_NAME',
+  BAD_STATE: 'BT_BAD_STATE',
+  // Command line / configuration.
+  BAD_ARGUMENT: 'BT_BAD_ARGUMENT',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class BugTorrentError extends Error {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A message that breaks the wire format. Servers close the connection on it. */
+export class ProtocolError extends BugTorrentError {}
+
+export class ShortMessageError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.SHORT_MESSAGE, message); }
+}
+export class LongMessageError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.LONG_MESSAGE, message); }
+}
+export class BadNumberError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.BAD_NUMBER, message); }
+}
+export class OutOfRangeError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.OUT_OF_RANGE, message); }
+}
+export class BadHexError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.BAD_HEX, message); }
+}
+export class BadAddressError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.BAD_ADDRESS, message); }
+}
+export class BadTextError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.BAD_TEXT, message); }
+}
+export class BadBitmapError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.BAD_BITMAP, message); }
+}
+export class UnknownCommandError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.UNKNOWN_COMMAND, message); }
+}
+/** A known command arriving where it has no meaning (e.g. a reply sent to a server). */
+export class UnexpectedCommandError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.UNEXPECTED_COMMAND, message); }
+}
+export class BufferLimitError extends ProtocolError {
+  constructor(message: string) { super(ErrorCode.BUFFER_LIMIT, message); }
+}
+
+/** A well-formed request the tracker cannot serve; the connection is closed without a reply. */
+export class RequestRefusedError extends BugTorrentError {}
+
+/** A remote closed without a reply, timed out, or could not be reached. */
+export class RemoteError extends BugTorrentError {}
+
+/** Local file or download state problems. */
+export class FileError extends BugTorrentError {}
+
+/** A bad command-line value or configuration. */
+export class ArgumentError extends BugTorrentError {
+  constructor(message: string) { super(ErrorCode.BAD_ARGUMENT, message); }
+}
+
+export function isBugTorrentError(err: unknown): err is BugTorrentError {
+  return err instanceof BugTorrentError;
+}

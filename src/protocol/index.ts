@@ -1,0 +1,6 @@
+export * from './address.js';
+export * from './bitfield.js';
+export * from './codec.js';
+export * from './fields.js';
+export * from './messages.js';
+export * from './reader.js';

@@ -1,0 +1,139 @@
+/**
+ * Framing, apart from decoding and from sockets: bytes go in as they arrive, split
+ * anywhere, and whole messages come out. The reader waits for exactly the number
+ * of bytes the current field needs (as told by the decoding coroutine), so a
+ * message split at any byte, or several messages in one chunk, read the same.
+ */
+import { BufferLimitError, ProtocolError, ShortMessageError } from '../errors.js';
+import { COMMAND_WIDTH, type Decoding, acceptCommand, decodeBody } from './codec.js';
+import type { DecodeContext } from './fields.js';
+import type { Command, Message } from './messages.js';
+
+export interface MessageReaderOptions {
+  /** Commands this endpoint accepts; anything else is an error. */
+  readonly accept: readonly Command[];
+  /** Context for a command's decoding (AFCH needs the part count). */
+  readonly context?: (command: Command) => DecodeContext;
+  /**
+   * Most bytes held waiting for a field to complete. One field can be at most
+   * 99999 bytes (an AREP chunk) or a bitmap; anything beyond the cap means the
+   * sender is flooding us.
+   */
+  readonly maxBuffered?: number;
+}
+
+export class MessageReader {
+  private readonly chunks: Buffer[] = [];
+  /** Read position inside chunks[0]. */
+  private head = 0;
+  private available = 0;
+  private decoding: Decoding<Message> | null = null;
+  private current: Command | null = null;
+  private need = 0;
+  private failure: ProtocolError | null = null;
+  private readonly maxBuffered: number;
+
+  constructor(private readonly options: MessageReaderOptions) {
+    this.maxBuffered = options.maxBuffered ?? 1 << 20;
+  }
+
+  /** Bytes received and not yet consumed by a completed field. */
+  get buffered(): number {
+    return this.available;
+  }
+
+  /** True between the first byte of a message and its last. */
+  get inMessage(): boolean {
+    return this.decoding !== null || this.available > 0;
+  }
+
+  /** The command of the message being read, if one has started. */
+  get pendingCommand(): Command | null {
+    return this.current;
+  }
+
+  /**
+   * Adds bytes and returns every message they complete. Throws a ProtocolError
+   * for the first malformed message; the reader then stays failed (a stream that
+   * broke framing cannot be trusted past that point).
+   */
+  push(chunk: Buffer): Message[] {
+    if (this.failure) throw this.failure;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.available += chunk.length;
+    }
+    const out: Message[] = [];
+    try {
+      for (;;) {
+        if (this.decoding === null) {
+          if (this.available < COMMAND_WIDTH) break;
+          this.current = acceptCommand(this.take(COMMAND_WIDTH), this.options.accept);
+          this.decoding = decodeBody(this.current, this.options.context?.(this.current) ?? {});
+          if (this.advance(undefined, out)) continue;
+        }
+        if (this.available < this.need) break;
+        this.advance(this.take(this.need), out);
+      }
+      if (this.available > this.maxBuffered) {
+        throw new BufferLimitError(`${this.available} bytes buffered (limit ${this.maxBuffered})`);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) this.failure = err;
+      throw err;
+    }
+    return out;
+  }
+
+  /** Call when the stream ends: a message cut short is an error. */
+  end(): void {
+    if (this.failure) throw this.failure;
+    if (this.inMessage) {
+      const what = this.current ?? 'a message';
+      this.failure = new ShortMessageError(`stream ended inside ${what} (${this.available} bytes pending, ${this.need} needed)`);
+      throw this.failure;
+    }
+  }
+
+  /** Feeds the coroutine; returns true when the message is complete. */
+  private advance(bytes: Buffer | undefined, out: Message[]): boolean {
+    const step = (this.decoding as Decoding<Message>).next(bytes as Buffer);
+    if (step.done) {
+      out.push(step.value);
+      this.decoding = null;
+      this.current = null;
+      this.need = 0;
+      return true;
+    }
+    this.need = step.value;
+    return false;
+  }
+
+  /** Removes exactly n bytes; a view into one chunk when possible, else one concatenation. */
+  private take(n: number): Buffer {
+    this.available -= n;
+    const first = this.chunks[0] as Buffer;
+    if (first.length - this.head >= n) {
+      const view = first.subarray(this.head, this.head + n);
+      this.head += n;
+      if (this.head === first.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+      return view;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0] as Buffer;
+      const copied = chunk.copy(out, filled, this.head, Math.min(chunk.length, this.head + n - filled));
+      filled += copied;
+      this.head += copied;
+      if (this.head === chunk.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Running the real `bugtorrent` CLI in child processes for integration tests:
+ * spawn, read its JSON log lines (stderr) and JSON events (stdout), wait for a
+ * line that matches, and make sure every child is gone when the test ends.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../../bin/bugtorrent.js', import.meta.url));
+
+export type JsonLine = Record<string, unknown>;
+
+export class CliProcess {
+  readonly child: ChildProcess;
+  /** Every JSON object seen on stdout (events) and stderr (logs), in order. */
+  readonly stdoutLines: JsonLine[] = [];
+  readonly stderrLines: JsonLine[] = [];
+  readonly rawStderr: string[] = [];
+  private waiters: { stream: 'stdout' | 'stderr'; match: (l: JsonLine) => boolean; resolve: (l: JsonLine) => void }[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.listen('stdout', this.stdoutLines);
+    this.listen('stderr', this.stderrLines);
+  }
+
+  private listen(stream: 'stdout' | 'stderr', into: JsonLine[]): void {
+    const rl = createInterface({ input: this.child[stream]! });
+    rl.on('line', (line) => {
+      if (stream === 'stderr') this.rawStderr.push(line);
+      let parsed: JsonLine;
+      try {
+        parsed = JSON.parse(line) as JsonLine;
+      } catch {
+        return;
+      }
+      into.push(parsed);
+      this.waiters = this.waiters.filter((w) => {
+        if (w.stream === stream && w.match(parsed)) {
+          w.resolve(parsed);
+          return false;
+        }
+        return true;
+      });
+    });
+  }
+
+  /** Resolves with the first line (already seen or future) on `stream` that matches. */
+  waitFor(stream: 'stdout' | 'stderr', match: (l: JsonLine) => boolean, timeoutMs = 20_000): Promise<JsonLine> {
+    const seen = (stream === 'stdout' ? this.stdoutLines : this.stderrLines).find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`timed out waiting for a ${stream} line; stderr so far:\n${this.rawStderr.slice(-20).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.push({
+        stream,
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      this.exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`process exited (${code ?? signal}) before the line came; stderr:\n${this.rawStderr.slice(-20).join('\n')}`));
+      });
+    });
+  }
+
+  /** Waits for a log line (stderr) whose `msg` equals `msg`. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<JsonLine> {
+    return this.waitFor('stderr', (l) => l['msg'] === msg, timeoutMs);
+  }
+
+  /** Waits for a `--json` event (stdout) named `event`, optionally matching more fields. */
+  waitForEvent(event: string, where: (l: JsonLine) => boolean = () => true, timeoutMs?: number): Promise<JsonLine> {
+    return this.waitFor('stdout', (l) => l['event'] === event && where(l), timeoutMs);
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    await this.exited;
+  }
+}
+
+/** Tracks children and temp dirs of one test so `cleanup()` (in an after hook) leaves nothing behind. */
+export class Sandbox {
+  private readonly processes: CliProcess[] = [];
+  private readonly dirs: string[] = [];
+
+  spawn(args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): CliProcess {
+    const p = new CliProcess(args, options);
+    this.processes.push(p);
+    return p;
+  }
+
+  tempDir(prefix = 'bugtorrent-test-'): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.kill('SIGKILL')));
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
