@@ -38,7 +38,11 @@ function* decodeCodec(codec: AnyCodec, ctx: DecodeContext, path: string): Decodi
     }
     case 'bitmap': {
       const parts = ctx.parts;
-      if (parts === undefined) throw new Error(`${path}: decoding a bitmap needs the file's part count`);
+      // Without a part count we did not ask for this file's holders (e.g. the tracker
+      // client reads every reply but FCHU's with no context), so a non-empty AFCH here
+      // comes from the remote, not from our code: a typed ProtocolError, so the reader
+      // fails cleanly, instead of a plain Error that left the reader half-way.
+      if (parts === undefined) throw new UnexpectedCommandError(`${path}: an AFCH bitmap where no file's part count is known`);
       const width = bitmapWidth(parts);
       return readBitmap(width > 0 ? yield width : EMPTY, parts);
     }

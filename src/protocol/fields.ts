@@ -99,7 +99,9 @@ export function number(width: number, range: { min?: number; max?: number } = {}
   };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name starting with U+FEFF is text like any other; the default
+// (ignoreBOM false) silently dropped it on read, so such a name did not round-trip.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Longest prefix of `bytes` (UTF-8) that fits `width` without cutting a character in half. */
 function utf8Prefix(bytes: Buffer, width: number): number {
