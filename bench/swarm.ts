@@ -1,0 +1,521 @@
+/**
+ * `npm run bench:swarm`: one seed and N leechers, real processes on distinct
+ * loopback addresses, rate-limited, distributing one random file. Compares every
+ * completion time with the fluid-model lower bound (Kumar & Ross):
+ *
+ *   D_min = max(F / u_s, F / d_min, N·F / (u_s + Σ u_i))
+ *
+ * F file size, u_s the seed's upload rate, u_i the leechers' upload rates (0 for
+ * free riders), d_min the slowest download rate, N the number of leechers. No
+ * protocol can do better, so `last / D_min` and `mean / D_min` (≥ 1) say how much
+ * of the swarm's capacity we use.
+ *
+ * Usage: npm run bench:swarm -- [--leechers 16] [--size 64MiB] [--seed-up 2MB]
+ *        [--leecher-up 1MB] [--down-rate R] [--free-riders K] [--json]
+ * The pure parts (arguments, D_min, summary, table) are exported and unit-tested
+ * (test/bandwidth/swarm-bench.test.ts); `main` runs only when this is the script.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, openSync, rmSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ArgumentError } from '../src/errors.js';
+import { RATE_HELP, formatBytes, formatRate, parseRate } from '../src/peer/bandwidth/rate.js';
+
+// ---------------------------------------------------------------- configuration
+
+export interface SwarmConfig {
+  leechers: number;
+  freeRiders: number;
+  /** File size, bytes. */
+  size: number;
+  /** Bytes/s; the seed's must be > 0 for the bound to mean anything. */
+  seedUp: number;
+  /** Bytes/s, 0 = unlimited. */
+  leecherUp: number;
+  /** Bytes/s for every leecher's downloads, 0 = unlimited. */
+  downRate: number;
+  json: boolean;
+  /** Give up after this many seconds (0 = automatic: max(120, 6·D_min)). */
+  timeout: number;
+  keep: boolean;
+  /** The launcher to run (default bin/bugtorrent.js), e.g. a build of another branch. */
+  cli: string;
+}
+
+export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, vs the fluid-model bound D_min
+
+  --leechers N       leechers that also upload (default 16)
+  --free-riders K    extra leechers that never upload (peer flag --no-upload; default 0)
+  --size S           file size (default 64MiB)
+  --seed-up R        seed upload rate (default 2MB)
+  --leecher-up R     each contributing leecher's upload rate (default 1MB)
+  --down-rate R      each leecher's download rate (default 0 = unlimited)
+  --timeout SEC      give up after SEC seconds (default max(120, 6 x D_min))
+  --json             print one JSON object instead of the table
+  --keep             keep the temporary directory
+  --cli PATH         the bugtorrent launcher to run (default bin/bugtorrent.js)
+
+Rates and sizes: ${RATE_HELP}. So 2MB = 2 000 000 bytes, 64MiB = 67 108 864 bytes.
+The default rates move at most 18 MB/s in total, far below what two CPU cores
+push over loopback, so the rates, not the CPU, are the bottleneck.`;
+
+export const DEFAULT_CLI = fileURLToPath(new URL('../../bin/bugtorrent.js', import.meta.url));
+
+function count(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new ArgumentError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ArgumentError(`${flag} must be in ${min}..${max}, got ${n}`);
+  return n;
+}
+
+function rate(flag: string, text: string): number {
+  try {
+    return parseRate(text);
+  } catch (err) {
+    throw new ArgumentError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** Parses the command line; `null` means --help was asked. Throws ArgumentError on junk. */
+export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        leechers: { type: 'string', default: '16' },
+        'free-riders': { type: 'string', default: '0' },
+        size: { type: 'string', default: '64MiB' },
+        'seed-up': { type: 'string', default: '2MB' },
+        'leecher-up': { type: 'string', default: '1MB' },
+        'down-rate': { type: 'string', default: '0' },
+        timeout: { type: 'string', default: '0' },
+        json: { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
+        cli: { type: 'string', default: DEFAULT_CLI },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new ArgumentError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+  // 17 + 253 addresses 127.0.0.2..127.0.0.254: one seed, the rest leechers
+  const leechers = count('--leechers', v.leechers!, 1, 200);
+  const freeRiders = count('--free-riders', v['free-riders']!, 0, 200);
+  if (leechers + freeRiders > 252) throw new ArgumentError('--leechers plus --free-riders must be at most 252 (one 127.0.0.x each)');
+  const size = rate('--size', v.size!);
+  if (size === 0) throw new ArgumentError('--size must be more than 0 bytes');
+  const seedUp = rate('--seed-up', v['seed-up']!);
+  if (seedUp === 0) throw new ArgumentError('--seed-up must be a finite rate: with an unlimited seed the bound D_min is 0');
+  return {
+    leechers,
+    freeRiders,
+    size,
+    seedUp,
+    leecherUp: rate('--leecher-up', v['leecher-up']!),
+    downRate: rate('--down-rate', v['down-rate']!),
+    timeout: count('--timeout', v.timeout!, 0, 86_400),
+    json: v.json!,
+    keep: v.keep!,
+    cli: v.cli!,
+  };
+}
+
+// ---------------------------------------------------------------- the model
+
+export interface FluidModel {
+  /** F / u_s: the seed must upload the file at least once. */
+  seedBound: number;
+  /** F / d_min: the slowest downloader must receive it. */
+  downloadBound: number;
+  /** N·F / (u_s + Σu_i): N copies through the swarm's total upload capacity. */
+  capacityBound: number;
+  /** The largest of the three, seconds. */
+  dMin: number;
+}
+
+/**
+ * The bound, in seconds. `seedUp` and `downRates` in bytes/s with 0 = unlimited
+ * (its term vanishes). `leecherUps` has one entry per leecher (so its length is
+ * N): the bytes/s it uploads, 0 for a free rider that uploads nothing, or
+ * 'unlimited'.
+ */
+export function fluidModel(size: number, seedUp: number, leecherUps: readonly (number | 'unlimited')[], downRates: readonly number[]): FluidModel {
+  const n = leecherUps.length;
+  const inf = (r: number): number => (r === 0 ? Infinity : r);
+  const seedBound = size / inf(seedUp);
+  const dMinRate = downRates.length === 0 ? Infinity : Math.min(...downRates.map(inf));
+  const downloadBound = size / dMinRate;
+  const total = inf(seedUp) + leecherUps.reduce<number>((s, u) => s + (u === 'unlimited' ? Infinity : u), 0);
+  const capacityBound = n === 0 ? 0 : (n * size) / total;
+  return { seedBound, downloadBound, capacityBound, dMin: Math.max(seedBound, downloadBound, capacityBound) };
+}
+
+/** The model for a bench configuration: free riders upload 0, contributors `leecherUp` (0 = unlimited). */
+export function modelFor(config: SwarmConfig): FluidModel {
+  const ups: (number | 'unlimited')[] = [
+    ...Array<number | 'unlimited'>(config.leechers).fill(config.leecherUp === 0 ? 'unlimited' : config.leecherUp),
+    ...Array<number>(config.freeRiders).fill(0),
+  ];
+  return fluidModel(config.size, config.seedUp, ups, Array<number>(config.leechers + config.freeRiders).fill(config.downRate));
+}
+
+// ---------------------------------------------------------------- results
+
+export type Role = 'leecher' | 'free-rider';
+
+export interface PeerResult {
+  name: string;
+  ip4: string;
+  role: Role;
+  /** Seconds from the common start to the `complete` event; null if it never came. */
+  finish: number | null;
+  /** What the peer itself reported in `complete.seconds`. */
+  selfReported: number | null;
+  /** Seconds from the common start to its `ready` event (process start-up). */
+  ready: number | null;
+  verified: boolean | null;
+  error?: string;
+}
+
+export interface SwarmSummary {
+  d_min_s: number;
+  last_s: number | null;
+  mean_s: number | null;
+  ratio_last: number | null;
+  ratio_mean: number | null;
+  completed: number;
+  peers: number;
+  contributor_mean_s?: number | null;
+  free_rider_mean_s?: number | null;
+  /** The same from each peer's own clock (`complete.seconds`: its start-up excluded). */
+  last_self_s: number | null;
+  mean_self_s: number | null;
+  ratio_last_self: number | null;
+  ratio_mean_self: number | null;
+  /** 1-minute load average at the end and the cores: load above cores means the CPU shaped the times. */
+  load_avg?: number;
+  cores?: number;
+}
+
+const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
+const round3 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
+
+/** last/mean over every peer; null if any peer did not finish (an unfinished swarm has no last time). */
+export function summarize(results: readonly PeerResult[], dMin: number, withFreeRiders: boolean): SwarmSummary {
+  const finished = results.filter((r) => r.finish !== null).map((r) => r.finish!);
+  const all = finished.length === results.length && results.length > 0;
+  const last = all ? Math.max(...finished) : null;
+  const avg = all ? mean(finished) : null;
+  const summary: SwarmSummary = {
+    d_min_s: round3(dMin)!,
+    last_s: round3(last),
+    mean_s: round3(avg),
+    ratio_last: last === null || dMin === 0 ? null : round3(last / dMin),
+    ratio_mean: avg === null || dMin === 0 ? null : round3(avg / dMin),
+    completed: finished.length,
+    peers: results.length,
+    last_self_s: null,
+    mean_self_s: null,
+    ratio_last_self: null,
+    ratio_mean_self: null,
+  };
+  const self = results.filter((r) => r.selfReported !== null).map((r) => r.selfReported!);
+  if (all && self.length === results.length) {
+    const lastSelf = Math.max(...self);
+    const meanSelf = mean(self)!;
+    summary.last_self_s = round3(lastSelf);
+    summary.mean_self_s = round3(meanSelf);
+    summary.ratio_last_self = dMin === 0 ? null : round3(lastSelf / dMin);
+    summary.ratio_mean_self = dMin === 0 ? null : round3(meanSelf / dMin);
+  }
+  if (withFreeRiders) {
+    const of = (role: Role): number | null => {
+      const group = results.filter((r) => r.role === role);
+      return group.every((r) => r.finish !== null) ? round3(mean(group.map((r) => r.finish!))) : null;
+    };
+    summary.contributor_mean_s = of('leecher');
+    summary.free_rider_mean_s = of('free-rider');
+  }
+  return summary;
+}
+
+/** A plain text table: right-aligned numbers, left-aligned text, a rule under the header. */
+export function formatTable(header: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
+  const cells = rows.map((r) => r.map((c) => (c === null ? '-' : typeof c === 'number' ? c.toFixed(1) : c)));
+  const isNumber = (c: string | number | null): boolean => c === null || typeof c === 'number' || /^-?\d+(\.\d+)?$|^-$/.test(c);
+  const numeric = header.map((_, i) => rows.every((r) => isNumber(r[i]!)));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+export function report(config: SwarmConfig, model: FluidModel, results: readonly PeerResult[], load?: { avg: number; cores: number }): string {
+  const s = summarize(results, model.dMin, config.freeRiders > 0);
+  const ratio = (x: number | null): string => (x === null ? '-' : `${(x / model.dMin).toFixed(2)}`);
+  const table = formatTable(
+    ['peer', 'address', 'role', 'ready s', 'finish s', 'self s', 'x D_min', 'verified'],
+    results.map((r) => [r.name, r.ip4, r.role, r.ready, r.finish, r.selfReported, ratio(r.finish), r.verified === null ? '-' : r.verified ? 'yes' : 'NO']),
+  );
+  const fmt = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a (not every peer finished)' : `${x.toFixed(1)} s`);
+  const lines = [
+    `swarm: 1 seed + ${config.leechers} leechers${config.freeRiders ? ` + ${config.freeRiders} free riders` : ''}, file ${formatBytes(config.size)}`,
+    `rates: seed up ${formatRate(config.seedUp)}, leecher up ${formatRate(config.leecherUp)}, down ${formatRate(config.downRate)}`,
+    `(rates are set low enough that two CPU cores are not the bottleneck; raise them and the CPU becomes part of what you measure)`,
+    '',
+    table,
+    '',
+    `reference: fluid-model lower bound D_min = max(F/u_s ${model.seedBound.toFixed(1)} s, F/d_min ${model.downloadBound.toFixed(1)} s, N·F/(u_s+Σu_i) ${model.capacityBound.toFixed(1)} s) = ${model.dMin.toFixed(1)} s`,
+    `last finish  ${fmt(s.last_s)}   last / D_min = ${s.ratio_last?.toFixed(2) ?? '-'}`,
+    `mean finish  ${fmt(s.mean_s)}   mean / D_min = ${s.ratio_mean?.toFixed(2) ?? '-'}`,
+  ];
+  if (config.freeRiders > 0) {
+    lines.push(`contributors mean ${fmt(s.contributor_mean_s)}, free riders mean ${fmt(s.free_rider_mean_s)}`);
+  }
+  if (s.last_self_s !== null) {
+    lines.push(`by each peer's own clock (start-up excluded): last ${s.last_self_s.toFixed(1)} s = ${s.ratio_last_self?.toFixed(2)} x D_min, mean ${s.mean_self_s!.toFixed(1)} s = ${s.ratio_mean_self?.toFixed(2)} x D_min`);
+  }
+  lines.push(`completed ${s.completed}/${s.peers}; times from the moment every leecher process was spawned (start-up included: see "ready s")`);
+  if (load) {
+    lines.push(
+      load.avg > load.cores
+        ? `WARNING: load average ${load.avg.toFixed(1)} on ${load.cores} cores: the CPU was contended, so these times measure the machine as well as the protocol`
+        : `load average ${load.avg.toFixed(1)} on ${load.cores} cores: the CPU was not the bottleneck`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- the run (processes)
+
+
+interface Proc {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  stderrTail: string[];
+  exited: Promise<number | null>;
+  on(event: string, fn: (e: Record<string, unknown>) => void): void;
+}
+
+function launch(cli: string, args: string[]): Proc {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const listeners: { event: string; fn: (e: Record<string, unknown>) => void }[] = [];
+  const proc: Proc = {
+    child,
+    events: [],
+    stderrTail: [],
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    on: (event, fn) => listeners.push({ event, fn }),
+  };
+  const each = (stream: NodeJS.ReadableStream, fn: (line: string) => void): void => void createInterface({ input: stream }).on('line', fn);
+  each(child.stdout!, (line) => {
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    proc.events.push(e);
+    for (const l of listeners) if (l.event === e['event']) l.fn(e);
+  });
+  each(child.stderr!, (line) => {
+    proc.stderrTail.push(line);
+    if (proc.stderrTail.length > 30) proc.stderrTail.shift();
+    try {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      for (const l of listeners) if (l.event === `log:${String(e['msg'])}`) l.fn(e);
+    } catch {
+      /* not JSON */
+    }
+  });
+  return proc;
+}
+
+function waitFor(p: Proc, event: string, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no "${event}" within ${timeoutMs} ms\n${p.stderrTail.join('\n')}`)), timeoutMs);
+    p.on(event, (e) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+    void p.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before "${event}"\n${p.stderrTail.join('\n')}`));
+    });
+  });
+}
+
+/** A port free on both 127.0.0.1 and ::1 right now. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer().listen(0, '::1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+      s.on('error', reject);
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer().listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return port;
+  }
+}
+
+function writeRandomFile(path: string, size: number): string {
+  const hash = createHash('md5');
+  const fd = openSync(path, 'w');
+  try {
+    for (let done = 0; done < size; ) {
+      const chunk = randomBytes(Math.min(1 << 20, size - done));
+      writeSync(fd, chunk);
+      hash.update(chunk);
+      done += chunk.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+async function md5Of(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const say = (config: SwarmConfig, text: string): void => {
+  if (!config.json) process.stderr.write(`${text}\n`);
+};
+
+export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSummary; text: string }> {
+  const model = modelFor(config);
+  const timeoutS = config.timeout || Math.max(120, Math.ceil(6 * model.dMin));
+  const root = mkdtempSync(join(tmpdir(), 'bugtorrent-swarm-'));
+  const procs: Proc[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    if (!config.keep) rmSync(root, { recursive: true, force: true });
+  };
+  const onSignal = (): void => void stopAll().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  try {
+    say(config, `writing a ${formatBytes(config.size)} random file in ${root}`);
+    const seedDir = join(root, 'seed');
+    mkdirSync(seedDir);
+    const file = join(seedDir, 'payload.bin');
+    const contentMd5 = writeRandomFile(file, config.size);
+
+    const tracker = launch(config.cli, ['tracker', '--host', '127.0.0.1', '--port', '0', '--db', ':memory:']);
+    procs.push(tracker);
+    const listening = await waitFor(tracker, 'log:listening', 20_000, 'tracker');
+    const trackerAddr = `127.0.0.1:${Number(listening['port'])}`;
+    say(config, `tracker on ${trackerAddr}`);
+
+    const peerArgs = async (ip4: string, dir: string): Promise<string[]> => [
+      'peer', '--tracker', trackerAddr, '--ip4', ip4, '--ip6', '::1', '--port', String(await freePort()), '--dir', dir, '--json',
+    ];
+    const seed = launch(config.cli, [...(await peerArgs('127.0.0.2', seedDir)), '--share', file, '--up-rate', String(config.seedUp)]);
+    procs.push(seed);
+    const shared = await waitFor(seed, 'shared', 60_000, 'seed');
+    const md5 = String(shared['md5']);
+    say(config, `seed 127.0.0.2 shares ${md5} (${String(shared['parts'])} parts)`);
+
+    const total = config.leechers + config.freeRiders;
+    const results: PeerResult[] = [];
+    const launches: { proc: Proc; result: PeerResult }[] = [];
+    for (let i = 0; i < total; i++) {
+      const role: Role = i < config.leechers ? 'leecher' : 'free-rider';
+      const ip4 = `127.0.0.${3 + i}`;
+      const dir = join(root, `peer-${i + 1}`);
+      mkdirSync(dir);
+      const args = [...(await peerArgs(ip4, dir)), '--get', md5, '--exit-when-done'];
+      if (role === 'free-rider') args.push('--no-upload');
+      else args.push('--up-rate', String(config.leecherUp));
+      if (config.downRate > 0) args.push('--down-rate', String(config.downRate));
+      const result: PeerResult = { name: role === 'leecher' ? `L${i + 1}` : `F${i + 1 - config.leechers}`, ip4, role, finish: null, selfReported: null, ready: null, verified: null };
+      results.push(result);
+      launches.push({ proc: launch(config.cli, args), result });
+    }
+    const start = performance.now();
+    const elapsed = (): number => (performance.now() - start) / 1000;
+    procs.push(...launches.map((l) => l.proc));
+    say(config, `${total} leechers started; D_min = ${model.dMin.toFixed(1)} s; giving up after ${timeoutS} s`);
+
+    const paths = new Map<PeerResult, string>();
+    const done = launches.map(({ proc, result }) => new Promise<void>((resolve) => {
+      proc.on('ready', () => (result.ready = elapsed()));
+      proc.on('complete', (e) => {
+        if (e['md5'] !== md5 || result.finish !== null) return;
+        result.finish = elapsed();
+        result.selfReported = typeof e['seconds'] === 'number' ? e['seconds'] : null;
+        paths.set(result, String(e['path']));
+        say(config, `${result.name} ${result.ip4} complete at ${result.finish.toFixed(1)} s`);
+        resolve();
+      });
+      void proc.exited.then((code) => {
+        if (result.finish === null) {
+          const err = proc.events.filter((e) => e['event'] === 'error').pop();
+          result.error = `exited ${code}${err ? `: ${String(err['message'])}` : ''}`;
+          say(config, `${result.name} ${result.ip4} ${result.error}\n${proc.stderrTail.slice(-5).join('\n')}`);
+        }
+        resolve();
+      });
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(done), new Promise<void>((r) => (timer = setTimeout(r, timeoutS * 1000)))]);
+    clearTimeout(timer);
+
+    for (const r of results) {
+      const path = paths.get(r);
+      if (path) r.verified = await md5Of(path).then((m) => m === contentMd5, () => false);
+    }
+    const load = { avg: loadavg()[0]!, cores: availableParallelism() };
+    const summary = { ...summarize(results, model.dMin, config.freeRiders > 0), load_avg: Math.round(load.avg * 100) / 100, cores: load.cores };
+    return { summary, text: report(config, model, results, load) };
+  } finally {
+    process.off('SIGINT', onSignal);
+    await stopAll();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  let config: SwarmConfig | null;
+  try {
+    config = parseSwarmArgs(argv);
+  } catch (err) {
+    process.stderr.write(`bench:swarm: ${(err as Error).message}\n\n${SWARM_HELP}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config === null) {
+    process.stdout.write(`${SWARM_HELP}\n`);
+    return;
+  }
+  const { summary, text } = await runSwarm(config);
+  if (config.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    process.stdout.write(`${text}\n`);
+  }
+  if (summary.completed < summary.peers) process.exitCode = 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`bench:swarm: ${(err as Error)?.stack ?? err}\n`);
+    process.exitCode = 1;
+  });
+}

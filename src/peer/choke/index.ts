@@ -1,0 +1,5 @@
+/** Upload slots behind the `UploadAdmission`/`TrafficRecorder` seams (src/peer/bandwidth.ts). */
+export { Choker, DEFAULT_CHOKER_OPTIONS, type ChokerOptions, type PeerStatus, type RoundResult } from './choker.js';
+export { ChokerService, type ChokerServiceOptions, type ChokerStatus, type ServingPeerStatus, type Timers } from './service.js';
+export { rank, pickWeighted, type Candidate, type ChokeMode } from './ranking.js';
+export { RateMeter } from './rate-meter.js';
