@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerTrackerCommand } from './tracker-command.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
       // commander exits by itself for --help/--version; a usage error should exit 2 like other CLIs.
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
+  registerTrackerCommand(program);
   return program;
 }
 

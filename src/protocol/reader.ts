@@ -55,25 +55,38 @@ export class MessageReader {
   /**
    * Adds bytes and returns every message they complete. Throws a ProtocolError
    * for the first malformed message; the reader then stays failed (a stream that
-   * broke framing cannot be trusted past that point).
+   * broke framing cannot be trusted past that point). Messages completed in the
+   * same chunk before the bad bytes are lost with the throw: use `feed` where
+   * they must still be answered.
    */
   push(chunk: Buffer): Message[] {
+    const out: Message[] = [];
+    this.feed(chunk, (m) => out.push(m));
+    return out;
+  }
+
+  /**
+   * Adds bytes and hands each message to `deliver` the moment its last byte is
+   * read, before looking at the bytes after it. So when a chunk holds good
+   * requests followed by garbage, every good one has been delivered by the time
+   * the ProtocolError for the garbage is thrown.
+   */
+  feed(chunk: Buffer, deliver: (message: Message) => void): void {
     if (this.failure) throw this.failure;
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.available += chunk.length;
     }
-    const out: Message[] = [];
     try {
       for (;;) {
         if (this.decoding === null) {
           if (this.available < COMMAND_WIDTH) break;
           this.current = acceptCommand(this.take(COMMAND_WIDTH), this.options.accept);
           this.decoding = decodeBody(this.current, this.options.context?.(this.current) ?? {});
-          if (this.advance(undefined, out)) continue;
+          if (this.advance(undefined, deliver)) continue;
         }
         if (this.available < this.need) break;
-        this.advance(this.take(this.need), out);
+        this.advance(this.take(this.need), deliver);
       }
       if (this.available > this.maxBuffered) {
         throw new BufferLimitError(`${this.available} bytes buffered (limit ${this.maxBuffered})`);
@@ -82,7 +95,6 @@ export class MessageReader {
       if (err instanceof ProtocolError) this.failure = err;
       throw err;
     }
-    return out;
   }
 
   /** Call when the stream ends: a message cut short is an error. */
@@ -96,13 +108,13 @@ export class MessageReader {
   }
 
   /** Feeds the coroutine; returns true when the message is complete. */
-  private advance(bytes: Buffer | undefined, out: Message[]): boolean {
+  private advance(bytes: Buffer | undefined, deliver: (message: Message) => void): boolean {
     const step = (this.decoding as Decoding<Message>).next(bytes as Buffer);
     if (step.done) {
-      out.push(step.value);
       this.decoding = null;
       this.current = null;
       this.need = 0;
+      deliver(step.value);
       return true;
     }
     this.need = step.value;

@@ -158,3 +158,22 @@ describe('MessageReader', () => {
     reader.end();
   });
 });
+
+describe('MessageReader.feed', () => {
+  test('delivers the good requests of a chunk before throwing for the garbage after them', () => {
+    const logo = Buffer.from(`LOGO${SESSION}`, 'latin1');
+    const reader = new MessageReader({ accept: TRACKER_REQUESTS });
+    const delivered: Message[] = [];
+    assert.throws(
+      () => reader.feed(Buffer.concat([logo, logo, Buffer.from('GARBAGE!', 'latin1')]), (m) => delivered.push(m)),
+      (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.UNKNOWN_COMMAND,
+    );
+    assert.deepEqual(delivered, [
+      { command: 'LOGO', sessionId: SESSION },
+      { command: 'LOGO', sessionId: SESSION },
+    ]);
+    // The stream is broken past that point: nothing more is delivered.
+    assert.throws(() => reader.feed(logo, (m) => delivered.push(m)), ProtocolError);
+    assert.equal(delivered.length, 2);
+  });
+});

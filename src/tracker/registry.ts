@@ -1,0 +1,360 @@
+/**
+ * The tracker's rules, as a pure module over in-memory maps: no sockets, no
+ * timers, no disk. Time and session ids come from injected functions; every
+ * change is written through the injected Store before a method returns, so a
+ * caller that replies after the call never acknowledges anything not committed.
+ *
+ * A request the tracker cannot serve (unknown session, unknown file, part out
+ * of range, contradicting ADDR, limits) throws a RequestRefusedError; the server
+ * turns that into a closed connection and a log line.
+ */
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, RequestRefusedError } from '../errors.js';
+import { type PeerAddress, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
+import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
+import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
+import type { FileRecord, Store } from './store.js';
+
+export interface RegistryOptions {
+  readonly store: Store;
+  /** ms since the epoch. */
+  readonly now?: () => number;
+  /** 16 characters 0-9A-F. */
+  readonly newId?: () => string;
+  /** Called after each committed change. */
+  readonly emit?: (event: TrackerEvent) => void;
+  /** Most parts a file may have (bitmaps are kept in memory per owner). */
+  readonly maxParts?: number;
+  /** Most entries in an ALOO / AFCH reply (the count field has 3 digits). */
+  readonly maxListEntries?: number;
+  /** Most sessions and files held at once (memory bounds); LOGI / ADDR beyond them are refused. */
+  readonly maxSessions?: number;
+  readonly maxFiles?: number;
+}
+
+/** 16 upper-case hex digits from a cryptographically strong source. */
+export function randomSessionId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+/** Default cap on parts per file: 2^20 parts is a 128 KiB bitmap per owner (a 256 GiB file at 256 KiB parts). */
+export const DEFAULT_MAX_PARTS = 1 << 20;
+export const DEFAULT_MAX_SESSIONS = 100_000;
+export const DEFAULT_MAX_FILES = 100_000;
+
+interface Session {
+  readonly id: string;
+  readonly address: PeerAddress;
+  readonly port: number;
+  readonly key: string;
+  readonly since: number;
+  /** md5 → bitmap; the same Buffer as in FileEntry.owners. */
+  readonly holdings: Map<string, Buffer>;
+  /** md5 → parts set in that bitmap (RPAD answers without counting bits). */
+  readonly counts: Map<string, number>;
+  /** md5s this session ADDed. */
+  readonly added: Set<string>;
+}
+
+interface FileEntry {
+  readonly md5: string;
+  fileName: string;
+  /** fileName.toLowerCase(), for LOOK. */
+  lowerName: string;
+  readonly fileLength: number;
+  readonly partLength: number;
+  readonly parts: number;
+  /** sessionId → bitmap, in the order owners arrived. Every owner holds ≥1 part unless the file has none. */
+  readonly owners: Map<string, Buffer>;
+  /** Changes whenever the file's owners or bitmaps change (a cache key for encoded AFCH replies). */
+  version: number;
+  /** completeCopies as of `version` (the dashboard polls files()). */
+  copies?: { readonly version: number; readonly value: number };
+}
+
+export interface Holder {
+  readonly address: PeerAddress;
+  readonly port: number;
+  readonly bitmap: Buffer;
+}
+
+/** FCHU's answer for a known file: holders are built only when asked (the reply may be cached by version). */
+export interface FetchResult {
+  readonly parts: number;
+  readonly version: number;
+  holders(): Holder[];
+}
+
+export type LogoutResult = { readonly accepted: true; readonly partsOwned: number } | { readonly accepted: false; readonly partsDown: number };
+
+function addressKey(address: PeerAddress, port: number): string {
+  return `${address.ip4}|${address.ip6}|${port}`;
+}
+
+function refuse(code: (typeof ErrorCode)[keyof typeof ErrorCode], message: string): never {
+  throw new RequestRefusedError(code, message);
+}
+
+export class Registry implements TrackerView {
+  private readonly sessions = new Map<string, Session>();
+  private readonly byAddress = new Map<string, Session>();
+  private readonly fileMap = new Map<string, FileEntry>();
+  private readonly store: Store;
+  private readonly now: () => number;
+  private readonly newId: () => string;
+  private readonly emit: (event: TrackerEvent) => void;
+  private readonly maxParts: number;
+  private readonly maxList: number;
+  private readonly maxSessions: number;
+  private readonly maxFiles: number;
+  /** Source of FileEntry.version values: unique over the registry's life. */
+  private versions = 0;
+
+  constructor(options: RegistryOptions) {
+    this.store = options.store;
+    this.now = options.now ?? Date.now;
+    this.newId = options.newId ?? randomSessionId;
+    this.emit = options.emit ?? (() => {});
+    this.maxParts = Math.min(options.maxParts ?? DEFAULT_MAX_PARTS, MAX_PART_COUNT);
+    this.maxList = Math.min(options.maxListEntries ?? MAX_LIST_ENTRIES, MAX_LIST_ENTRIES);
+    this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+    this.loadFromStore();
+  }
+
+  /** Rebuilds the maps from the store (once, at construction). Rows that do not fit together are skipped. */
+  private loadFromStore(): void {
+    const state = this.store.load();
+    for (const s of state.sessions) {
+      const address = { ip4: s.ip4, ip6: s.ip6 };
+      const session: Session = { id: s.id, address, port: s.port, key: addressKey(address, s.port), since: s.since, holdings: new Map(), counts: new Map(), added: new Set() };
+      this.sessions.set(s.id, session);
+      this.byAddress.set(session.key, session);
+    }
+    for (const f of state.files) this.fileMap.set(f.md5, { ...f, lowerName: f.fileName.toLowerCase(), owners: new Map(), version: ++this.versions });
+    for (const o of state.ownership) {
+      const session = this.sessions.get(o.sessionId);
+      const file = this.fileMap.get(o.md5);
+      if (!session || !file) continue;
+      const bitmap = emptyBitmap(file.parts);
+      o.bitmap.copy(bitmap, 0, 0, Math.min(bitmap.length, o.bitmap.length));
+      // Keep the invariant FCHU relies on: an owner holds at least one part.
+      const count = countParts(bitmap);
+      if (file.parts > 0 && count === 0) continue;
+      session.holdings.set(file.md5, bitmap);
+      session.counts.set(file.md5, count);
+      file.owners.set(session.id, bitmap);
+    }
+    for (const a of state.adders) {
+      if (this.fileMap.has(a.md5)) this.sessions.get(a.sessionId)?.added.add(a.md5);
+    }
+  }
+
+  // ---- The six requests -------------------------------------------------------
+
+  /** LOGI: the existing session for this address and port, or a new one. */
+  login(address: PeerAddress, port: number): { sessionId: string; created: boolean } {
+    const key = addressKey(address, port);
+    const existing = this.byAddress.get(key);
+    if (existing) return { sessionId: existing.id, created: false };
+    if (this.sessions.size >= this.maxSessions) refuse(ErrorCode.LIMIT_EXCEEDED, `LOGI: ${this.sessions.size} sessions is the limit`);
+    let id = this.newId();
+    while (id === NULL_SESSION || this.sessions.has(id)) id = this.newId();
+    const since = this.now();
+    this.store.saveSession({ id, ip4: address.ip4, ip6: address.ip6, port, since });
+    const session: Session = { id, address, port, key, since, holdings: new Map(), counts: new Map(), added: new Set() };
+    this.sessions.set(id, session);
+    this.byAddress.set(key, session);
+    this.emit({ type: 'login', at: since, sessionId: id, address, port });
+    return { sessionId: id, created: true };
+  }
+
+  /** ADDR: the sender owns every part; returns the stored part count. */
+  add(sessionId: string, fileLength: number, partLength: number, fileName: string, md5: string): { parts: number } {
+    const session = this.session(sessionId);
+    const known = this.fileMap.get(md5);
+    if (known && (known.fileLength !== fileLength || known.partLength !== partLength)) {
+      refuse(
+        ErrorCode.FILE_MISMATCH,
+        `ADDR ${md5}: LenFile ${fileLength} / LenPart ${partLength} contradict the stored ${known.fileLength} / ${known.partLength}`,
+      );
+    }
+    if (!known && this.fileMap.size >= this.maxFiles) refuse(ErrorCode.LIMIT_EXCEEDED, `ADDR ${md5}: ${this.fileMap.size} files is the limit`);
+    const parts = known ? known.parts : partCountOf(fileLength, partLength);
+    if (parts > this.maxParts) refuse(ErrorCode.LIMIT_EXCEEDED, `ADDR ${md5}: ${parts} parts is more than the limit of ${this.maxParts}`);
+    const record: FileRecord = { md5, fileName, fileLength, partLength, parts };
+    const bitmap = fullBitmap(parts);
+    this.store.saveAdd(record, sessionId, bitmap);
+    const file: FileEntry = known ?? { ...record, lowerName: '', owners: new Map(), version: 0 };
+    file.fileName = fileName;
+    file.lowerName = fileName.toLowerCase();
+    file.version = ++this.versions;
+    if (!known) this.fileMap.set(md5, file);
+    const held = session.holdings.get(md5);
+    if (held) held.set(bitmap);
+    else {
+      session.holdings.set(md5, bitmap);
+      file.owners.set(sessionId, bitmap);
+    }
+    session.counts.set(md5, parts);
+    session.added.add(md5);
+    this.emit({ type: 'add', at: this.now(), sessionId, md5, fileName, fileLength, partLength, parts });
+    return { parts };
+  }
+
+  /** LOOK: `*` lists every file; anything else is a literal, case-insensitive substring of the name. */
+  look(sessionId: string, query: string): FileRecord[] {
+    this.session(sessionId);
+    const needle = query.toLowerCase();
+    const out: FileRecord[] = [];
+    for (const f of this.fileMap.values()) {
+      if (out.length >= this.maxList) break;
+      if (query === '*' || f.lowerName.includes(needle)) {
+        out.push({ md5: f.md5, fileName: f.fileName, fileLength: f.fileLength, partLength: f.partLength, parts: f.parts });
+      }
+    }
+    return out;
+  }
+
+  /** FCHU: every peer holding at least one part, with its bitmap; null for an unknown md5. */
+  fetch(sessionId: string, md5: string): FetchResult | null {
+    this.session(sessionId);
+    const file = this.fileMap.get(md5);
+    if (!file) return null;
+    return {
+      parts: file.parts,
+      version: file.version,
+      holders: () => {
+        const holders: Holder[] = [];
+        // An owner always holds at least one part (ADDR: all of them, RPAD: one), unless the file has none.
+        if (file.parts === 0) return holders;
+        for (const [ownerId, bitmap] of file.owners) {
+          if (holders.length >= this.maxList) break;
+          const owner = this.sessions.get(ownerId) as Session;
+          holders.push({ address: owner.address, port: owner.port, bitmap });
+        }
+        return holders;
+      },
+    };
+  }
+
+  /** RPAD: the sender now holds `part`; returns how many parts of the file it holds. Idempotent. */
+  reportPart(sessionId: string, md5: string, part: number): { partsHeld: number } {
+    const session = this.session(sessionId);
+    const file = this.fileMap.get(md5);
+    if (!file) refuse(ErrorCode.UNKNOWN_FILE, `RPAD for unknown file ${md5}`);
+    if (part >= file.parts) refuse(ErrorCode.PART_OUT_OF_RANGE, `RPAD ${md5} part ${part}: the file has ${file.parts} parts (0..${file.parts - 1})`);
+    let bitmap = session.holdings.get(md5);
+    if (bitmap && hasPart(bitmap, part)) return { partsHeld: session.counts.get(md5) as number };
+    // Write the new bitmap through first, then change memory.
+    const next = bitmap ? Buffer.from(bitmap) : emptyBitmap(file.parts);
+    setPart(next, part);
+    this.store.savePart(sessionId, md5, next);
+    if (bitmap) bitmap.set(next);
+    else {
+      bitmap = next;
+      session.holdings.set(md5, bitmap);
+      file.owners.set(sessionId, bitmap);
+    }
+    file.version = ++this.versions;
+    const partsHeld = (session.counts.get(md5) ?? 0) + 1;
+    session.counts.set(md5, partsHeld);
+    this.emit({ type: 'part', at: this.now(), sessionId, md5, part, partsHeld });
+    return { partsHeld };
+  }
+
+  /**
+   * LOGO: refused while the session holds a part of a file it ADDed that no
+   * other logged-in peer holds (partsDown = distinct parts of its added files
+   * others hold); otherwise its ownership and session are removed.
+   */
+  logout(sessionId: string): LogoutResult {
+    const session = this.session(sessionId);
+    let partsDown = 0;
+    let unique = false;
+    for (const md5 of session.added) {
+      const file = this.fileMap.get(md5);
+      const mine = session.holdings.get(md5);
+      if (!file || !mine) continue;
+      const others = emptyBitmap(file.parts);
+      for (const [ownerId, bitmap] of file.owners) {
+        if (ownerId === sessionId) continue;
+        for (let i = 0; i < others.length; i++) others[i] = (others[i] as number) | (bitmap[i] as number);
+      }
+      partsDown += countParts(others);
+      for (let i = 0; i < mine.length && !unique; i++) if (((mine[i] as number) & ~(others[i] as number)) !== 0) unique = true;
+    }
+    if (unique) {
+      this.emit({ type: 'logout-refused', at: this.now(), sessionId, partsDown });
+      return { accepted: false, partsDown };
+    }
+    let partsOwned = 0;
+    for (const count of session.counts.values()) partsOwned += count;
+    this.store.removeSession(sessionId);
+    for (const md5 of session.holdings.keys()) {
+      const file = this.fileMap.get(md5);
+      if (!file) continue;
+      file.owners.delete(sessionId);
+      file.version = ++this.versions;
+    }
+    this.sessions.delete(sessionId);
+    this.byAddress.delete(session.key);
+    this.emit({ type: 'logout', at: this.now(), sessionId, partsOwned });
+    return { accepted: true, partsOwned };
+  }
+
+  // ---- TrackerView --------------------------------------------------------------
+
+  files(): FileView[] {
+    return [...this.fileMap.values()].map((f) => {
+      const holders = f.parts === 0 ? 0 : f.owners.size;
+      return { md5: f.md5, fileName: f.fileName, fileLength: f.fileLength, partLength: f.partLength, parts: f.parts, holders, completeCopies: this.completeCopies(f) };
+    });
+  }
+
+  peers(): PeerView[] {
+    return [...this.sessions.values()].map((s) => {
+      let partsHeld = 0;
+      for (const count of s.counts.values()) partsHeld += count;
+      return { sessionId: s.id, address: s.address, port: s.port, since: s.since, partsHeld };
+    });
+  }
+
+  holders(md5: string): HolderView[] {
+    const file = this.fileMap.get(md5);
+    if (!file || file.parts === 0) return [];
+    const out: HolderView[] = [];
+    for (const [id, bm] of file.owners) {
+      const s = this.sessions.get(id) as Session;
+      out.push({ sessionId: id, address: s.address, port: s.port, bitmap: Buffer.from(bm) });
+    }
+    return out;
+  }
+
+  private completeCopies(f: FileEntry): number {
+    if (f.copies?.version !== f.version) f.copies = { version: f.version, value: countCopies(f) };
+    return f.copies.value;
+  }
+
+  private session(sessionId: string): Session {
+    const s = this.sessions.get(sessionId);
+    if (!s) refuse(ErrorCode.UNKNOWN_SESSION, `unknown session ${sessionId}`);
+    return s;
+  }
+}
+
+/** The minimum, over parts, of how many owners hold that part (0 for a file without parts). */
+function countCopies(f: FileEntry): number {
+  if (f.parts === 0 || f.owners.size === 0) return 0;
+  const perPart = new Uint32Array(f.parts);
+  for (const bm of f.owners.values()) {
+    for (let byte = 0; byte < bm.length; byte++) {
+      const b = bm[byte] as number;
+      if (b === 0) continue;
+      for (let bit = 0; bit < 8; bit++) if (b & (0x80 >> bit)) perPart[byte * 8 + bit]! += 1;
+    }
+  }
+  let min = Infinity;
+  for (const n of perPart) if (n < min) min = n;
+  return min;
+}

@@ -1,0 +1,280 @@
+/**
+ * The tracker's imperative shell: sockets, framing, caps and timeouts. Bytes go
+ * through a MessageReader (a request may arrive split anywhere, several may
+ * arrive together); each decoded request goes to its handler and the reply goes
+ * out in one write of one Buffer. Anything wrong closes only its own
+ * connection, with a log line saying why.
+ */
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ErrorCode, ProtocolError, RequestRefusedError, isBugTorrentError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type Message, MessageReader, encodeMessage, formatHostPort } from '../protocol/index.js';
+import { TRACKER_REQUESTS } from '../protocol/messages.js';
+import type { RequestOutcome } from './events.js';
+import { AfchCache, type HandlerContext, LOGIN_FAILED_REPLY, type TrackerRequestMessage, handle } from './handlers.js';
+import type { Registry } from './registry.js';
+
+export interface ServerLimits {
+  /** Close a connection with no traffic for this long. */
+  readonly idleTimeoutMs: number;
+  /** Open connections at most; more are closed at once. */
+  readonly maxConnections: number;
+  /** Bytes a connection may have buffered towards an incomplete request. */
+  readonly maxBuffered: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { idleTimeoutMs: 30_000, maxConnections: 1024, maxBuffered: 16 * 1024 };
+
+export interface ServerHooks {
+  request(command: string, outcome: RequestOutcome, seconds: number): void;
+  connections(open: number): void;
+}
+
+const LOGIN_FAILED = encodeMessage(LOGIN_FAILED_REPLY);
+
+/** Errors listening on `::` that mean "no IPv6 here": fall back to IPv4. */
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL']);
+
+function listenOn(server: Server, options: { host: string; port: number; ipv6Only?: boolean }): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(options, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** How long a connection closed after replies may take to read them. */
+const LINGER_MS = 2000;
+
+function remoteOf(socket: Socket): string {
+  return formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+}
+
+export class TrackerServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly connections = new Set<Connection>();
+  private readonly context: HandlerContext;
+  /** One timer for all idle timeouts (cheaper than a timer per connection at thousands of connections/s). */
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    registry: Registry,
+    private readonly log: Logger,
+    private readonly limits: ServerLimits,
+    private readonly hooks: ServerHooks,
+  ) {
+    this.context = { registry, afch: new AfchCache() };
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
+    this.server.on('error', (err) => this.log.error({ err }, 'server error'));
+    const every = Math.max(5, Math.min(1000, Math.floor(limits.idleTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every).unref();
+  }
+
+  /** Closes connections idle for idleTimeoutMs or more (checked every idleTimeoutMs/4, at most every second). */
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.connections) c.closeIfIdle(now, this.limits.idleTimeoutMs);
+  }
+
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Dual-stack on `::` (falling back to 0.0.0.0 without IPv6) unless `host` names one address. */
+  async listen(host: string | undefined, port: number): Promise<AddressInfo> {
+    if (host !== undefined) return listenOn(this.server, { host, port });
+    try {
+      return await listenOn(this.server, { host: '::', port, ipv6Only: false });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (!NO_IPV6.has(code)) throw err;
+      this.log.warn({ code }, 'IPv6 unavailable, listening on IPv4 only');
+      return listenOn(this.server, { host: '0.0.0.0', port });
+    }
+  }
+
+  /** Stops accepting, closes every open connection, resolves when the server is closed. */
+  close(): Promise<void> {
+    clearInterval(this.sweeper);
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        for (const s of this.sockets) s.destroy();
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.sockets.size >= this.limits.maxConnections) {
+      this.log.warn(
+        { remote: remoteOf(socket), code: ErrorCode.LIMIT_EXCEEDED, limit: this.limits.maxConnections },
+        'connection closed: too many open connections',
+      );
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.hooks.connections(this.sockets.size);
+    const connection = new Connection(socket, this.context, this.log, this.limits, this.hooks);
+    this.connections.add(connection);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.connections.delete(connection);
+      this.hooks.connections(this.sockets.size);
+    });
+  }
+}
+
+/** One client connection: framing, the request queue, and how it ends. */
+class Connection {
+  private readonly reader: MessageReader;
+  /** Decoded requests not yet answered (waiting for the socket to drain). */
+  private readonly queue: Message[] = [];
+  private ended = false;
+  private closing = false;
+  /** Replies written on this connection. */
+  private replies = 0;
+  /** Date.now() of the last bytes in or out. */
+  private lastActive = Date.now();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly context: HandlerContext,
+    private readonly log: Logger,
+    limits: ServerLimits,
+    private readonly hooks: ServerHooks,
+  ) {
+    this.reader = new MessageReader({ accept: TRACKER_REQUESTS, maxBuffered: limits.maxBuffered });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      this.ended = true;
+      this.pump();
+    });
+    socket.on('drain', () => {
+      this.lastActive = Date.now();
+      this.pump();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.closing = true;
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ remote: this.remote, code: err.code, reason: err.message }, 'connection error');
+    });
+  }
+
+  /** Looked up only for log lines (getpeername is a system call). */
+  private get remote(): string {
+    return remoteOf(this.socket);
+  }
+
+  closeIfIdle(now: number, idleTimeoutMs: number): void {
+    if (this.socket.destroyed || now - this.lastActive < idleTimeoutMs) return;
+    if (this.closing) {
+      // Already closing (lingering after replies): just finish it.
+      this.socket.destroy();
+      return;
+    }
+    this.log.info({ remote: this.remote, code: ErrorCode.TIMEOUT, idleTimeoutMs }, 'connection closed: idle timeout');
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActive = Date.now();
+    if (this.closing) return;
+    const started = performance.now();
+    try {
+      this.reader.feed(chunk, (m) => this.queue.push(m));
+    } catch (err) {
+      // Requests completed before the bad bytes still get their replies, in order.
+      while (this.queue.length > 0) this.serve(this.queue.shift() as Message);
+      if (!this.closing) this.malformed(err, started);
+      return;
+    }
+    this.pump();
+  }
+
+  /** Answers queued requests while the socket takes writes; finishes a half-closed connection. */
+  private pump(): void {
+    while (!this.closing && this.queue.length > 0 && !this.socket.writableNeedDrain) {
+      this.serve(this.queue.shift() as Message);
+    }
+    if (this.closing) return;
+    // Stop reading while replies wait for the client to read them.
+    if (this.queue.length > 0) this.socket.pause();
+    else if (this.socket.isPaused()) this.socket.resume();
+    if (this.ended && this.queue.length === 0) {
+      this.closing = true;
+      try {
+        this.reader.end();
+      } catch (err) {
+        // The client half-closed in the middle of a request.
+        this.malformed(err, performance.now());
+        return;
+      }
+      this.socket.end();
+    }
+  }
+
+  private serve(request: Message): void {
+    if (this.closing) return;
+    const started = performance.now();
+    let reply: Buffer;
+    try {
+      reply = handle(this.context, request as TrackerRequestMessage);
+    } catch (err) {
+      this.closing = true;
+      const outcome: RequestOutcome = err instanceof RequestRefusedError || err instanceof ProtocolError ? 'refused' : 'malformed';
+      if (isBugTorrentError(err)) {
+        this.log.warn({ remote: this.remote, command: request.command, code: err.code, reason: err.message }, 'request refused, connection closed');
+      } else {
+        this.log.error({ remote: this.remote, command: request.command, err }, 'request failed, connection closed');
+      }
+      this.hooks.request(request.command, outcome, (performance.now() - started) / 1000);
+      this.shut();
+      return;
+    }
+    this.replies++;
+    this.socket.write(reply);
+    this.hooks.request(request.command, 'ok', (performance.now() - started) / 1000);
+  }
+
+  /** A request that breaks the wire format: a malformed LOGI gets the null session, anything else a close. */
+  private malformed(err: unknown, started: number): void {
+    this.closing = true;
+    const command = this.reader.pendingCommand;
+    const code = isBugTorrentError(err) ? err.code : 'UNKNOWN';
+    const reason = err instanceof Error ? err.message : String(err);
+    this.hooks.request(command ?? 'unknown', 'malformed', (performance.now() - started) / 1000);
+    if (command === 'LOGI' && !this.socket.writableEnded && !this.socket.destroyed) {
+      this.log.warn({ remote: this.remote, command, code, reason }, 'malformed LOGI, answered with the null session');
+      this.queue.length = 0;
+      this.socket.end(LOGIN_FAILED);
+      return;
+    }
+    this.log.warn({ remote: this.remote, command: command ?? undefined, code, reason }, 'malformed request, connection closed');
+    this.shut();
+  }
+
+  /**
+   * Closes without a reply to the failed request. With nothing written yet, at
+   * once (frees the slot); after replies, with a FIN, so that a reset cannot
+   * throw away replies the client has not read yet (a "lingering close").
+   */
+  private shut(): void {
+    this.closing = true;
+    this.queue.length = 0;
+    if (this.replies === 0 || this.socket.destroyed) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The dashboard in a real browser (Debian's chromium driven by playwright-core)
+ * against a real tracker fed over real sockets. If chromium cannot be launched
+ * this test fails: it never skips.
+ *
+ * Screenshots go to a temp dir; with BUGTORRENT_SCREENSHOT=path one is also
+ * written there (that is how docs/dashboard.png is made).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { startDashboard } from '../../src/dashboard/index.js';
+import { FakeView } from './helpers.js';
+import { encodeMessage } from '../../src/protocol/index.js';
+import { startTracker } from '../../src/tracker/index.js';
+import { exchange } from '../support/net.js';
+import { ask, login, reportPart } from './tracker-client.js';
+
+/*
+ * Browser globals, as far as the page functions below use them: the project
+ * compiles without the DOM lib, and these declarations stay local to this module.
+ */
+interface PageElement {
+  readonly textContent: string | null;
+  readonly dataset: Record<string, string | undefined>;
+  getAttribute(name: string): string | null;
+}
+interface PageCanvas extends PageElement {
+  readonly width: number;
+  readonly height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+declare const document: {
+  getElementById(id: string): PageElement | null;
+  querySelector<T extends PageElement = PageElement>(selector: string): T | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+};
+declare const window: Record<string, unknown>;
+declare function requestAnimationFrame(callback: () => void): number;
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const MD5_ISO = '5d41402abc4b2a76b9719d911017c592';
+const MD5_TAR = '7d793037a0760186574b0282f2f435e7';
+const PART = 262144;
+
+/** Debian's chromium; throws (failing the test) if it cannot start. */
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Waits until `fn` (run in the page) returns true. */
+async function pageUntil<A>(page: Page, fn: (arg: A) => boolean, arg: A, what: string): Promise<void> {
+  try {
+    await page.waitForFunction(fn as (arg: unknown) => boolean, arg as unknown, { timeout: 20_000, polling: 50 });
+  } catch (err) {
+    throw new Error(`page never showed ${what}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function cellText(sel: string): string | null {
+  return document.querySelector(sel)?.textContent ?? null;
+}
+
+test('the dashboard shows a shared file and follows part reports live, in chromium', { timeout: 180_000 }, async () => {
+  const shots = mkdtempSync(join(tmpdir(), 'bugtorrent-dashboard-'));
+  const tracker = await startTracker({ host: '127.0.0.1', port: 0 });
+  const dash = await startDashboard({ view: tracker.view, port: 0 });
+  tracker.addObserver(dash.observer);
+  let browser: Browser | undefined;
+  try {
+    browser = await launch();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, colorScheme: 'light' });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+
+    await page.goto(`http://127.0.0.1:${dash.port}/`);
+    await pageUntil(page, () => document.getElementById('status')?.dataset['state'] === 'live', undefined, 'the live status');
+    await page.evaluate(() => (window['notReloaded'] = true));
+    assert.equal(await page.locator('#files-body tr.file').count(), 0);
+
+    // A peer logs in and shares a file: ADDR sent as bytes built by the codec, over a real socket.
+    const a = await login(tracker.port, '127.0.0.1', '::1', 5001);
+    const addr = await exchange('127.0.0.1', tracker.port, encodeMessage({ command: 'ADDR', sessionId: a, fileLength: 40 * PART - 1000, partLength: PART, fileName: 'debian-13.iso', md5: MD5_ISO }), { accept: ['AADR'] });
+    assert.deepEqual(addr.message, { command: 'AADR', parts: 40 });
+    await pageUntil(page, (md5) => document.querySelector(`tr.file[data-md5="${md5}"] td.holders`)?.textContent === '1', MD5_ISO, 'the shared file with 1 holder');
+    assert.equal(await page.evaluate(cellText, `tr.file[data-md5="${MD5_ISO}"] .fname`), 'debian-13.iso');
+    assert.equal(await page.evaluate(cellText, `tr.file[data-md5="${MD5_ISO}"] td.parts`), '40');
+    assert.equal(await page.evaluate(cellText, `tr.file[data-md5="${MD5_ISO}"] td.copies`), '1');
+    await pageUntil(page, () => document.querySelector('tr.detail:not([hidden]) .legend')?.getAttribute('data-max') === '1', undefined, 'the heat map of a single holder');
+
+    // A second peer reports a part: its count, the file's holders and the heat map change, no reload.
+    const b = await login(tracker.port, '127.0.0.2', '::2', 5002);
+    await pageUntil(page, () => document.querySelector('tr[data-peer="127.0.0.2:5002"] td.held')?.textContent === '0', undefined, 'the second peer with 0 parts');
+    assert.equal(await reportPart(tracker.port, b, MD5_ISO, 5), 1);
+    await pageUntil(page, () => document.querySelector('tr[data-peer="127.0.0.2:5002"] td.held')?.textContent === '1', undefined, 'the second peer holding 1 part');
+    await pageUntil(page, (md5) => document.querySelector(`tr.file[data-md5="${md5}"] td.holders`)?.textContent === '2', MD5_ISO, 'the file with 2 holders');
+    await pageUntil(page, () => document.querySelector('tr.detail:not([hidden]) .legend')?.getAttribute('data-max') === '2', undefined, 'the heat map with a part held twice');
+    await pageUntil(page, () => [...document.querySelectorAll('#feed li[data-type="part"]')].some((li) => /got part 5 of debian-13\.iso/.test(li.textContent ?? '')), undefined, 'the part report in the feed');
+    assert.equal(await page.evaluate(() => window['notReloaded']), true, 'the page was not reloaded');
+
+    // The canvases are drawn: the heat map and one bitmap row per holder.
+    const drawn = await page.evaluate(() => {
+      const count = (c: PageCanvas | null): number => {
+        if (!c || c.width === 0 || c.height === 0) return 0;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+        return n;
+      };
+      return { heat: count(document.querySelector<PageCanvas>('tr.detail canvas.heat')), rows: count(document.querySelector<PageCanvas>('tr.detail canvas.rows')), note: document.querySelector('tr.detail .rows-note')?.textContent };
+    });
+    assert.ok(drawn.heat > 1000, `heat map pixels: ${drawn.heat}`);
+    assert.ok(drawn.rows > 1000, `bitmap row pixels: ${drawn.rows}`);
+    assert.equal(drawn.note, '2 peers');
+    await page.screenshot({ path: join(shots, 'two-peers.png'), fullPage: true });
+
+    // A busier swarm for the picture: more peers, a second file, a refused logout.
+    let seed = 7;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const tar = await login(tracker.port, '127.0.0.3', '::3', 5003);
+    await ask(tracker.port, { command: 'ADDR', sessionId: tar, fileLength: 150 * 65536, partLength: 65536, fileName: 'photos-2026.tar', md5: MD5_TAR });
+    for (let i = 4; i <= 14; i++) {
+      const s = await login(tracker.port, `127.0.0.${i}`, `::${i.toString(16)}`, 5000 + i);
+      const want = 0.15 + rand() * 0.8;
+      for (let p = 0; p < 40; p++) if (p !== 17 && rand() < want) await reportPart(tracker.port, s, MD5_ISO, p);
+      if (i % 2 === 0) for (let p = 0; p < 150; p++) if (rand() < want * 0.7) await reportPart(tracker.port, s, MD5_TAR, p);
+    }
+    const logo = await ask(tracker.port, { command: 'LOGO', sessionId: a });
+    assert.equal(logo.command, 'NLOG', 'the only holder of part 17 may not leave');
+    await pageUntil(page, () => document.querySelectorAll('#peers-body tr').length === 14, undefined, '14 peers');
+    await pageUntil(page, () => document.querySelector('#feed li[data-type="logout-refused"]') !== null, undefined, 'the refused logout');
+    await pageUntil(page, () => document.querySelectorAll('tr.detail:not([hidden]) canvas.rows').length === 2, undefined, 'both files open');
+    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+    await page.waitForTimeout(400);
+    const light = join(shots, 'dashboard-light.png');
+    await page.screenshot({ path: light, fullPage: true });
+    if (process.env['BUGTORRENT_SCREENSHOT']) await page.screenshot({ path: process.env['BUGTORRENT_SCREENSHOT'], fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(shots, 'dashboard-dark.png'), fullPage: true });
+    if (process.env['BUGTORRENT_SCREENSHOT_DARK']) await page.screenshot({ path: process.env['BUGTORRENT_SCREENSHOT_DARK'], fullPage: true });
+
+    assert.deepEqual(errors, [], 'no script errors in the page');
+    await context.close();
+  } finally {
+    await browser?.close();
+    await dash.close();
+    await tracker.close();
+    if (!process.env['BUGTORRENT_KEEP_SHOTS']) rmSync(shots, { recursive: true, force: true });
+    else console.log(`screenshots in ${shots}`);
+  }
+});
+
+test('hundreds of peers and thousands of parts: canvases, not one node per part', { timeout: 180_000 }, async () => {
+  const view = new FakeView();
+  const dash = await startDashboard({ view, port: 0, defaultMetrics: false });
+  const md5 = 'f'.repeat(32);
+  const PEERS = 300;
+  const PARTS = 4000;
+  const shots = mkdtempSync(join(tmpdir(), 'bugtorrent-dashboard-'));
+  let seed = 42;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let i = 0; i < PEERS; i++) {
+    const sid = i.toString(16).toUpperCase().padStart(16, '0');
+    view.login(sid, `10.0.${i >> 8}.${i & 255}`, 6000 + i);
+    dash.observer.event?.({ type: 'login', at: Date.now(), sessionId: sid, address: view.peerMap.get(sid)!.address, port: 6000 + i });
+    if (i === 0) {
+      view.add(sid, md5, 'big.img', PARTS * 1024, 1024);
+      dash.observer.event?.({ type: 'add', at: Date.now(), sessionId: sid, md5, fileName: 'big.img', fileLength: PARTS * 1024, partLength: 1024, parts: PARTS });
+    } else {
+      const want = rand() * 0.6;
+      for (let p = 0; p < PARTS; p++) if (rand() < want) view.part(sid, md5, p);
+    }
+  }
+  // An empty file (no parts) alongside, which must not break the drawing.
+  view.add('0'.repeat(16), 'e'.repeat(32), 'empty.txt', 0, 1024);
+  let browser: Browser | undefined;
+  try {
+    browser = await launch();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`http://127.0.0.1:${dash.port}/`);
+    await pageUntil(page, () => document.querySelector('tr.detail .rows-note')?.textContent === '300 peers', undefined, 'the bitmap rows of 300 peers');
+    await pageUntil(page, () => document.querySelectorAll('#peers-body tr').length === 300, undefined, '300 peer rows');
+    const shape = await page.evaluate(() => ({
+      nodes: document.querySelectorAll('*').length,
+      heat: document.querySelector<PageCanvas>('tr.detail canvas.heat')?.height ?? 0,
+      rows: document.querySelector<PageCanvas>('tr.detail canvas.rows')?.height ?? 0,
+      max: document.querySelector('tr.detail .legend')?.getAttribute('data-max'),
+    }));
+    assert.ok(shape.nodes < PARTS, `${shape.nodes} DOM nodes for ${PEERS} peers and ${PARTS} parts`);
+    assert.ok(shape.heat > 0 && shape.rows > 0, 'both canvases drawn');
+    assert.ok(Number(shape.max) > 1);
+    await pageUntil(page, () => [...document.querySelectorAll('tr.detail .legend')].some((l) => /empty file/.test(l.textContent ?? '')), undefined, 'the empty file');
+    // A burst of reports keeps the page live.
+    for (let k = 0; k < 3000; k++) {
+      const sid = (1 + (k % 299)).toString(16).toUpperCase().padStart(16, '0');
+      const partsHeld = view.part(sid, md5, k % PARTS);
+      dash.observer.event?.({ type: 'part', at: Date.now(), sessionId: sid, md5, part: k % PARTS, partsHeld });
+    }
+    const total = view.peers().reduce((n, p) => n + p.partsHeld, 0);
+    await pageUntil(page, (t) => document.getElementById('stat-owned')?.textContent === t.toLocaleString('en-US'), total, 'the burst reflected in the totals');
+    assert.ok((await page.evaluate(() => document.querySelectorAll('#feed li').length)) <= 150, 'the feed stays bounded');
+    await page.screenshot({ path: join(shots, 'large-swarm.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser?.close();
+    await dash.close();
+    if (!process.env['BUGTORRENT_KEEP_SHOTS']) rmSync(shots, { recursive: true, force: true });
+    else console.log(`screenshots in ${shots}`);
+  }
+});
