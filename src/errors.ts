@@ -34,6 +34,8 @@ export const ErrorCode = {
   UNVERIFIED: 'BT_UNVERIFIED',
   UNSAFE_NAME: 'BT_UNSAFE_NAME',
   BAD_STATE: 'BT_BAD_STATE',
+  /** The peer cannot listen on an announced address/port. */
+  LISTEN_FAILED: 'BT_LISTEN_FAILED',
   // Command line / configuration.
   BAD_ARGUMENT: 'BT_BAD_ARGUMENT',
 } as const;

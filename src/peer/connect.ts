@@ -1,0 +1,108 @@
+/**
+ * Outgoing connections bound to our announced address (so the other side can
+ * tell who is asking), and one-request-per-connection exchanges framed by the
+ * codec's MessageReader.
+ */
+import { type Socket, connect, isIPv6 } from 'node:net';
+import { ErrorCode, RemoteError } from '../errors.js';
+import {
+  type Command,
+  type DecodeContext,
+  type Message,
+  MessageReader,
+  encodeMessage,
+  formatHostPort,
+} from '../protocol/index.js';
+
+export interface LocalAddresses {
+  /** Plain dotted IPv4 to bind IPv4 connections to. */
+  readonly ip4?: string;
+  /** IPv6 to bind IPv6 connections to. */
+  readonly ip6?: string;
+}
+
+export function localAddressFor(host: string, local: LocalAddresses): string | undefined {
+  return isIPv6(host) ? local.ip6 : local.ip4;
+}
+
+/**
+ * Connects; resolves once connected, rejects with a typed CONNECTION/TIMEOUT
+ * error. An announced address that is not configured here (EADDRNOTAVAIL, e.g.
+ * behind NAT) cannot be bound: then the connection goes out unbound.
+ */
+export async function openConnection(host: string, port: number, local: LocalAddresses, timeoutMs: number): Promise<Socket> {
+  const bind = localAddressFor(host, local);
+  try {
+    return await connectOnce(host, port, bind, timeoutMs);
+  } catch (err) {
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    if (bind === undefined || cause?.code !== 'EADDRNOTAVAIL') throw err;
+    return connectOnce(host, port, undefined, timeoutMs);
+  }
+}
+
+function connectOnce(host: string, port: number, localAddress: string | undefined, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, localAddress, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new RemoteError(ErrorCode.TIMEOUT, `connecting to ${formatHostPort(host, port)} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new RemoteError(ErrorCode.CONNECTION, `cannot connect to ${formatHostPort(host, port)}: ${err.message}`, { cause: err }));
+    });
+  });
+}
+
+export interface RequestOptions {
+  readonly accept: readonly Command[];
+  readonly context?: DecodeContext;
+  readonly timeoutMs: number;
+  readonly local: LocalAddresses;
+}
+
+/**
+ * One request on one connection: connect, one write of the whole request, read
+ * one reply, close. A close without a reply is BT_NO_REPLY, silence BT_TIMEOUT.
+ */
+export async function requestOnce(host: string, port: number, request: Message, options: RequestOptions): Promise<Message> {
+  const bytes = encodeMessage(request);
+  const socket = await openConnection(host, port, options.local, options.timeoutMs);
+  const where = formatHostPort(host, port);
+  return new Promise<Message>((resolve, reject) => {
+    const reader = new MessageReader({ accept: options.accept, context: () => options.context ?? {} });
+    let settled = false;
+    const finish = (result: Message | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const timer = setTimeout(
+      () => finish(new RemoteError(ErrorCode.TIMEOUT, `${where} did not answer ${request.command} within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        const [message] = reader.push(chunk);
+        if (message) finish(message);
+      } catch (err) {
+        finish(err as Error);
+      }
+    });
+    socket.on('error', (err) => finish(new RemoteError(ErrorCode.CONNECTION, `${where}: ${err.message}`, { cause: err })));
+    socket.on('close', () =>
+      finish(new RemoteError(ErrorCode.NO_REPLY, `${where} closed the connection without answering ${request.command} (bad session, bad request, or refused)`)),
+    );
+    socket.write(bytes);
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * Fetching one part from one owner: connect (bound to our address), RETP, read
+ * the AREP with MessageReader, check the total length. Anything else (refusal,
+ * early close, short or over-long part, garbage, silence) rejects with a typed
+ * error and the downloader tries elsewhere.
+ *
+ * Connections that delivered a whole part cleanly go back to a small per-owner
+ * pool and carry the next RETP (our uploaders serve several requests per
+ * connection); owners that close after every reply (the classic style) simply
+ * never have an idle connection to reuse. A reused connection that closes before
+ * any byte of the answer is retried once on a fresh one.
+ */
+import type { Socket } from 'node:net';
+import { ErrorCode, type ErrorCodeValue, RemoteError } from '../errors.js';
+import { MessageReader, type MessageOf, encodeMessage, formatHostPort } from '../protocol/index.js';
+import { type RemoteKey, type Throttle, UNLIMITED, remoteKey, type TrafficRecorder } from './bandwidth.js';
+import { type LocalAddresses, openConnection } from './connect.js';
+
+export interface FetchRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly md5: string;
+  readonly part: number;
+  readonly length: number;
+  readonly local: LocalAddresses;
+  /** No byte for this long: the owner stalled. */
+  readonly stallMs: number;
+  readonly connectTimeoutMs: number;
+  readonly traffic: TrafficRecorder;
+  /** Paces received bytes (the socket is paused while it waits); UNLIMITED when absent. */
+  readonly throttle?: Throttle;
+  /** Idle connections to reuse; none: one connection per part. */
+  readonly pool?: ConnectionPool;
+}
+
+export interface FetchHandle {
+  readonly done: Promise<Buffer[]>;
+  cancel(): void;
+}
+
+/** Idle, clean connections per owner (`host:port`), closed after `idleMs`. */
+export class ConnectionPool {
+  private readonly idle = new Map<string, Set<Socket>>();
+  constructor(private readonly maxPerOwner = 8, private readonly idleMs = 5000) {}
+
+  take(key: string): Socket | undefined {
+    const set = this.idle.get(key);
+    if (!set) return undefined;
+    for (const s of set) {
+      set.delete(s);
+      s.removeAllListeners('data');
+      s.removeAllListeners('close');
+      s.removeAllListeners('timeout');
+      if (!s.destroyed && s.readyState === 'open') return s;
+    }
+    return undefined;
+  }
+
+  give(key: string, socket: Socket): void {
+    let set = this.idle.get(key);
+    if (!set) this.idle.set(key, (set = new Set()));
+    if (set.size >= this.maxPerOwner || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const drop = (): void => {
+      set.delete(socket);
+      socket.destroy();
+    };
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('timeout');
+    // Anything arriving on an idle connection is out of protocol.
+    socket.on('data', drop);
+    socket.on('close', drop);
+    socket.setTimeout(this.idleMs, drop);
+    set.add(socket);
+  }
+
+  closeAll(): void {
+    for (const set of this.idle.values()) for (const s of set) s.destroy();
+    this.idle.clear();
+  }
+}
+
+class FetchFailure extends RemoteError {
+  constructor(code: ErrorCodeValue, message: string, readonly silentClose: boolean) {
+    super(code, message);
+  }
+}
+
+export function fetchPart(req: FetchRequest): FetchHandle {
+  let current: Socket | null = null;
+  let cancelled = false;
+  const where = formatHostPort(req.host, req.port);
+  const key = where;
+
+  const attempt = async (reuse: boolean): Promise<Buffer[]> => {
+    const pooled = reuse ? req.pool?.take(key) : undefined;
+    const s = pooled ?? (await openConnection(req.host, req.port, req.local, req.connectTimeoutMs));
+    current = s;
+    if (cancelled) {
+      s.destroy();
+      throw new RemoteError(ErrorCode.CONNECTION, 'cancelled');
+    }
+    const remote: RemoteKey = remoteKey(s.remoteAddress);
+    // Worst case framing is 1-byte chunks (6 bytes each); more than that is flooding.
+    const cap = 64 + req.length * 6;
+    return new Promise<Buffer[]>((resolve, reject) => {
+      const reader = new MessageReader({ accept: ['AREP'], maxBuffered: 1 << 20 });
+      let received = 0;
+      let settled = false;
+      const cleanup = (): void => {
+        s.removeListener('data', onData);
+        s.removeListener('error', onError);
+        s.removeListener('close', onClose);
+        s.setTimeout(0);
+      };
+      const fail = (code: ErrorCodeValue, message: string): void => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        s.destroy();
+        reject(new FetchFailure(code, `${where} part ${req.part}: ${message}`, pooled !== undefined && received === 0 && code !== ErrorCode.TIMEOUT));
+      };
+      const onData = (chunk: Buffer): void => {
+        if (settled) return;
+        received += chunk.length;
+        req.traffic.downloaded(remote, chunk.length);
+        if (received > cap) return fail(ErrorCode.BUFFER_LIMIT, `sent ${received} bytes for a ${req.length}-byte part`);
+        let messages;
+        try {
+          messages = reader.push(chunk);
+        } catch (err) {
+          return fail(ErrorCode.NO_REPLY, `bad reply: ${(err as Error).message}`);
+        }
+        const msg = messages[0] as MessageOf<'AREP'> | undefined;
+        if (!msg) {
+          if (req.throttle && req.throttle !== UNLIMITED) {
+            s.pause();
+            req.throttle.consume(chunk.length).then(() => { if (!settled) s.resume(); }, () => undefined);
+          }
+          return;
+        }
+        let total = 0;
+        for (const c of msg.chunks) total += c.data.length;
+        if (total !== req.length) return fail(ErrorCode.NO_REPLY, `AREP carried ${total} bytes, expected ${req.length}`);
+        settled = true;
+        cleanup();
+        // Clean end of message on a live connection: keep it for the next part.
+        if (req.pool && messages.length === 1 && reader.buffered === 0 && !s.destroyed) req.pool.give(key, s);
+        else s.destroy();
+        resolve(msg.chunks.map((c) => c.data));
+      };
+      const onError = (err: Error): void => fail(ErrorCode.CONNECTION, err.message);
+      const onClose = (): void => fail(ErrorCode.NO_REPLY, `closed after ${received} bytes without a whole part`);
+      s.setTimeout(req.stallMs, () => fail(ErrorCode.TIMEOUT, `stalled for ${req.stallMs} ms (${received} bytes received)`));
+      s.on('data', onData);
+      s.on('error', onError);
+      s.on('close', onClose);
+      if (cancelled) return fail(ErrorCode.CONNECTION, 'cancelled');
+      s.write(encodeMessage({ command: 'RETP', md5: req.md5, part: req.part }));
+    });
+  };
+
+  const done = (async () => {
+    try {
+      return await attempt(true);
+    } catch (err) {
+      // A pooled connection the owner had closed meanwhile: not the owner's fault.
+      if (err instanceof FetchFailure && err.silentClose && !cancelled) return attempt(false);
+      throw err;
+    }
+  })();
+  return {
+    done,
+    cancel() {
+      cancelled = true;
+      (current as Socket | null)?.destroy();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The part picker: which part to ask next, and of whom. Pure: no sockets, no
+ * clock; randomness is injected (`random()` in [0, 1)) so tests can pin it.
+ *
+ * Policy:
+ *  1. Random first: while we hold fewer than `randomFirst` parts, any missing
+ *     part an available owner holds, uniformly at random (get something to
+ *     trade quickly rather than the same rare part as everyone else).
+ *  2. Rarest first: the missing parts held by the fewest owners, ties broken at
+ *     random.
+ *  3. Endgame: when every missing part is already in flight, ask for the ones
+ *     with the fewest requests in flight again, of an owner not yet asked for
+ *     it (at most `endgameCopies` requests per part); the first copy wins.
+ * The owner for a part is the available one with the least load, ties at random.
+ */
+import { hasPart } from '../protocol/bitfield.js';
+
+export interface OwnerView {
+  readonly key: string;
+  readonly bitmap: Uint8Array;
+  /** Requests in flight to this owner now. */
+  readonly load: number;
+  /** May be asked now (not backing off, under its per-owner cap). */
+  readonly available: boolean;
+}
+
+export interface PickInput {
+  readonly parts: number;
+  readonly have: Uint8Array;
+  /** Part -> keys of the owners it is being fetched from right now. */
+  readonly inFlight: ReadonlyMap<number, ReadonlySet<string>>;
+  readonly owners: readonly OwnerView[];
+  readonly randomFirst: number;
+  readonly endgameCopies: number;
+  readonly random: () => number;
+}
+
+export interface Pick {
+  readonly part: number;
+  readonly owner: string;
+  readonly endgame: boolean;
+}
+
+function pickOne<T>(items: readonly T[], random: () => number): T {
+  const i = Math.min(items.length - 1, Math.floor(random() * items.length));
+  return items[i] as T;
+}
+
+/** How many owners hold each part. */
+export function availability(parts: number, owners: readonly OwnerView[]): Uint16Array {
+  const counts = new Uint16Array(parts);
+  for (const o of owners) for (let p = 0; p < parts; p++) if (hasPart(o.bitmap, p)) counts[p] = (counts[p] as number) + 1;
+  return counts;
+}
+
+function chooseOwner(part: number, owners: readonly OwnerView[], exclude: ReadonlySet<string> | undefined, random: () => number): string | null {
+  let best: OwnerView[] = [];
+  for (const o of owners) {
+    if (!o.available || !hasPart(o.bitmap, part) || exclude?.has(o.key)) continue;
+    if (best.length === 0 || o.load < (best[0] as OwnerView).load) best = [o];
+    else if (o.load === (best[0] as OwnerView).load) best.push(o);
+  }
+  return best.length > 0 ? pickOne(best, random).key : null;
+}
+
+export function countHave(have: Uint8Array, parts: number): number {
+  let n = 0;
+  for (let p = 0; p < parts; p++) if (hasPart(have, p)) n++;
+  return n;
+}
+
+export function pickPart(input: PickInput): Pick | null {
+  const { parts, have, inFlight, owners, random } = input;
+  const avail = availability(parts, owners);
+  const usable = owners.filter((o) => o.available);
+  if (usable.length === 0) return null;
+  const reachable = (p: number): boolean => usable.some((o) => hasPart(o.bitmap, p));
+
+  // Fresh parts: missing, not in flight, held by someone we may ask now.
+  const fresh: number[] = [];
+  let missingNotInFlight = 0;
+  for (let p = 0; p < parts; p++) {
+    if (hasPart(have, p) || inFlight.has(p)) continue;
+    missingNotInFlight++;
+    if (reachable(p)) fresh.push(p);
+  }
+  if (fresh.length > 0) {
+    let candidates = fresh;
+    if (countHave(have, parts) >= input.randomFirst) {
+      let min = Infinity;
+      for (const p of fresh) min = Math.min(min, avail[p] as number);
+      candidates = fresh.filter((p) => avail[p] === min);
+    }
+    const part = pickOne(candidates, random);
+    const owner = chooseOwner(part, owners, undefined, random);
+    return owner === null ? null : { part, owner, endgame: false };
+  }
+  // Some missing part is not in flight but nobody available holds it: wait, not endgame.
+  if (missingNotInFlight > 0) return null;
+
+  // Endgame: every missing part is in flight.
+  let best: { part: number; owner: string }[] = [];
+  let bestKey = [Infinity, Infinity];
+  for (const [p, askedOf] of inFlight) {
+    if (hasPart(have, p) || askedOf.size >= input.endgameCopies) continue;
+    const owner = chooseOwner(p, owners, askedOf, () => 0);
+    if (owner === null) continue;
+    const key = [askedOf.size, avail[p] as number];
+    const cmp = key[0]! - bestKey[0]! || key[1]! - bestKey[1]!;
+    if (cmp < 0) { best = [{ part: p, owner }]; bestKey = key; }
+    else if (cmp === 0) best.push({ part: p, owner });
+  }
+  if (best.length === 0) return null;
+  const chosen = pickOne(best, random);
+  const owner = chooseOwner(chosen.part, owners, inFlight.get(chosen.part), random) as string;
+  return { part: chosen.part, owner, endgame: true };
+}

@@ -1,0 +1,142 @@
+/**
+ * Answers RETP by streaming the part from disk: AREP + #chunk, then each chunk
+ * as Lenchunk + data. Widths come from the message table's codecs; data is read
+ * with positional reads straight into the frame that goes on the wire. Every
+ * chunk is paced by the Throttle and counted by the TrafficRecorder; the request
+ * is admitted by UploadAdmission first (null: close without a reply).
+ */
+import type { Socket } from 'node:net';
+import { type FileHandle, open } from 'node:fs/promises';
+import type { Logger } from '../log.js';
+import { COMMAND_WIDTH, MAX_CHUNK, MESSAGES, type MessageOf, hasPart } from '../protocol/index.js';
+import type { RemoteKey, Throttle, TrafficRecorder, UploadAdmission } from './bandwidth.js';
+import type { FileStore } from './files.js';
+
+const AREP_LIST = MESSAGES.AREP[0].codec;
+const COUNT = AREP_LIST.count;
+const CHUNK_LENGTH = AREP_LIST.item[0].codec.length;
+/** Chunks read and written together (one positional readv, one socket write). */
+const BATCH_BYTES = 256 * 1024;
+
+export interface UploadContext {
+  readonly store: FileStore;
+  readonly throttle: Throttle;
+  readonly admission: UploadAdmission;
+  readonly traffic: TrafficRecorder;
+  readonly chunkSize: number;
+  readonly log: Logger;
+  /** Bytes read and written together; small when throttled so pacing stays smooth. */
+  readonly batchBytes?: number;
+  /** Called after a part went out whole. */
+  readonly onUploaded?: (md5: string, part: number, remote: RemoteKey, bytes: number) => void;
+}
+
+export class UploadRefused extends Error {}
+
+/**
+ * Read handles kept open per shared file (opening one per request costs two
+ * syscalls and a thread-pool round trip). A file that moved (partial -> final
+ * name) gets a new handle; the old one is closed a little later, once the
+ * reads in flight on it are surely done.
+ */
+const handles = new Map<string, { path: string; handle: Promise<FileHandle> }>();
+
+function readHandle(md5: string, path: string): Promise<FileHandle> {
+  const cached = handles.get(md5);
+  if (cached && cached.path === path) return cached.handle;
+  if (cached) {
+    const old = cached.handle;
+    setTimeout(() => void old.then((h) => h.close()).catch(() => undefined), 60_000).unref();
+  }
+  const handle = open(path, 'r');
+  handles.set(md5, { path, handle });
+  handle.catch(() => handles.delete(md5));
+  return handle;
+}
+
+function waitDrain(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => { socket.off('drain', done); socket.off('close', closed); resolve(); };
+    const closed = (): void => { socket.off('drain', done); reject(new Error('connection closed while sending')); };
+    socket.once('drain', done);
+    socket.once('close', closed);
+  });
+}
+
+/**
+ * Serves one RETP. Throws UploadRefused (with the reason) when it must close
+ * without replying; the caller logs and closes.
+ */
+export async function serveRetp(ctx: UploadContext, socket: Socket, msg: MessageOf<'RETP'>, remote: RemoteKey): Promise<void> {
+  const file = ctx.store.get(msg.md5);
+  if (!file) throw new UploadRefused(`unknown md5 ${msg.md5}`);
+  if (msg.part >= file.parts || !hasPart(file.bitmap, msg.part)) throw new UploadRefused(`part ${msg.part} of ${msg.md5} is not held`);
+  const release = await ctx.admission.admit(remote);
+  if (release === null) throw new UploadRefused(`${remote} is choked`);
+  try {
+    const offset = msg.part * file.partLength;
+    const length = Math.min(file.partLength, file.fileLength - offset);
+    const chunkSize = Math.max(1, Math.min(MAX_CHUNK, ctx.chunkSize));
+    const chunks = Math.ceil(length / chunkSize);
+    const fh = await readHandle(file.md5, file.path);
+    {
+      const head = Buffer.allocUnsafe(COMMAND_WIDTH + COUNT.width);
+      head.write('AREP', 0, COMMAND_WIDTH, 'latin1');
+      COUNT.write(chunks, head, COMMAND_WIDTH);
+      const frameBytes = CHUNK_LENGTH.width + chunkSize;
+      const perBatch = Math.max(1, Math.floor((ctx.batchBytes ?? BATCH_BYTES) / frameBytes));
+      let sent = 0;
+      let first = true;
+      for (let c = 0; c < chunks; ) {
+        const n = Math.min(perBatch, chunks - c);
+        // One frame buffer per batch: [head?] (len data)*n; data read in place.
+        const pre = first ? head.length : 0;
+        let dataBytes = 0;
+        for (let i = 0; i < n; i++) dataBytes += Math.min(chunkSize, length - (c + i) * chunkSize);
+        const frame = Buffer.allocUnsafe(pre + n * CHUNK_LENGTH.width + dataBytes);
+        if (first) head.copy(frame, 0);
+        const views: Buffer[] = [];
+        let at = pre;
+        for (let i = 0; i < n; i++) {
+          const len = Math.min(chunkSize, length - (c + i) * chunkSize);
+          CHUNK_LENGTH.write(len, frame, at);
+          at += CHUNK_LENGTH.width;
+          views.push(frame.subarray(at, at + len));
+          at += len;
+        }
+        let got = 0;
+        while (got < dataBytes) {
+          // readv fills the data views in place, skipping the length prefixes.
+          const remaining = sliceViews(views, got);
+          const { bytesRead } = await fh.readv(remaining, offset + sent + got);
+          if (bytesRead === 0) throw new Error(`file ${file.path} is shorter than expected (part ${msg.part})`);
+          got += bytesRead;
+        }
+        // Pace each chunk, then send the batch in one write.
+        for (const v of views) {
+          await ctx.throttle.consume(v.length);
+          if (socket.destroyed) throw new Error('connection closed while sending');
+          ctx.traffic.uploaded(remote, v.length);
+        }
+        if (!socket.write(frame)) await waitDrain(socket);
+        sent += dataBytes;
+        c += n;
+        first = false;
+      }
+      ctx.onUploaded?.(msg.md5, msg.part, remote, length);
+    }
+  } finally {
+    release();
+  }
+}
+
+function sliceViews(views: Buffer[], skip: number): Buffer[] {
+  if (skip === 0) return views;
+  const out: Buffer[] = [];
+  for (const v of views) {
+    if (skip >= v.length) { skip -= v.length; continue; }
+    out.push(skip > 0 ? v.subarray(skip) : v);
+    skip = 0;
+  }
+  return out;
+}

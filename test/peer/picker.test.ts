@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type OwnerView, type PickInput, pickPart } from '../../src/peer/picker.js';
+import { bitmapFromParts, emptyBitmap, fullBitmap } from '../../src/protocol/index.js';
+
+/** A seeded PRNG (mulberry32) so runs are reproducible. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function owner(key: string, bitmap: Uint8Array, load = 0, available = true): OwnerView {
+  return { key, bitmap, load, available };
+}
+
+function input(over: Partial<PickInput> & Pick<PickInput, 'parts' | 'owners'>): PickInput {
+  return {
+    have: emptyBitmap(over.parts),
+    inFlight: new Map(),
+    randomFirst: 0,
+    endgameCopies: 2,
+    random: seeded(1),
+    ...over,
+  };
+}
+
+test('rarest first: the part fewest owners hold is chosen', () => {
+  const parts = 10;
+  const owners = [
+    owner('a', fullBitmap(parts)),
+    owner('b', bitmapFromParts(parts, [0, 1, 2, 3, 4, 5, 6, 8, 9])),
+    owner('c', bitmapFromParts(parts, [0, 1, 2, 3, 4, 5, 6, 8, 9])),
+  ];
+  // Part 7: only a holds it.
+  for (let seed = 1; seed < 50; seed++) {
+    const pick = pickPart(input({ parts, owners, random: seeded(seed) }));
+    assert.deepEqual(pick, { part: 7, owner: 'a', endgame: false });
+  }
+});
+
+test('ties between equally rare parts are broken by the injected random source', () => {
+  const parts = 6;
+  const owners = [owner('a', fullBitmap(parts))];
+  const seen = new Set<number>();
+  for (let seed = 1; seed < 200; seed++) seen.add(pickPart(input({ parts, owners, random: seeded(seed) }))!.part);
+  assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4, 5]);
+  // Same source, same choice.
+  assert.deepEqual(pickPart(input({ parts, owners, random: () => 0 })), { part: 0, owner: 'a', endgame: false });
+  assert.deepEqual(pickPart(input({ parts, owners, random: () => 0.999 })), { part: 5, owner: 'a', endgame: false });
+});
+
+test('random start: before randomFirst parts are held, rarity is ignored', () => {
+  const parts = 8;
+  // Part 0 is rarest (only a); others held by a, b and c.
+  const common = bitmapFromParts(parts, [1, 2, 3, 4, 5, 6, 7]);
+  const owners = [owner('a', fullBitmap(parts)), owner('b', common), owner('c', common)];
+  const random = seeded(7);
+  const early = new Set<number>();
+  for (let i = 0; i < 200; i++) early.add(pickPart(input({ parts, owners, randomFirst: 4, random }))!.part);
+  assert.ok(early.size > 4, `random start should spread picks, got ${[...early]}`);
+  // Once 4 parts are held, rarest first again.
+  const have = bitmapFromParts(parts, [1, 2, 3, 4]);
+  for (let i = 0; i < 50; i++) assert.equal(pickPart(input({ parts, owners, have, randomFirst: 4, random }))!.part, 0);
+});
+
+test('parts held or in flight are not picked; unavailable owners are not asked', () => {
+  const parts = 4;
+  const have = bitmapFromParts(parts, [0]);
+  const inFlight = new Map([[1, new Set(['a'])]]);
+  const owners = [owner('a', fullBitmap(parts), 1), owner('b', bitmapFromParts(parts, [2]), 0, false), owner('c', bitmapFromParts(parts, [3]))];
+  for (let seed = 1; seed < 30; seed++) {
+    const pick = pickPart(input({ parts, owners, have, inFlight, random: seeded(seed) }))!;
+    assert.ok(pick.part === 2 || pick.part === 3);
+    assert.notEqual(pick.owner, 'b');
+    if (pick.part === 2) assert.equal(pick.owner, 'a');
+  }
+  // Least-loaded owner wins for a part both hold.
+  const two = [owner('a', fullBitmap(parts), 3), owner('c', fullBitmap(parts), 1)];
+  assert.equal(pickPart(input({ parts, owners: two, have: bitmapFromParts(parts, [0, 1, 2]) }))!.owner, 'c');
+});
+
+test('nothing to ask: null (no owners, or missing parts nobody available holds)', () => {
+  assert.equal(pickPart(input({ parts: 3, owners: [] })), null);
+  assert.equal(pickPart(input({ parts: 3, owners: [owner('a', fullBitmap(3), 0, false)] })), null);
+  const partial = [owner('a', bitmapFromParts(3, [0]))];
+  assert.equal(pickPart(input({ parts: 3, owners: partial, inFlight: new Map([[0, new Set(['a'])]]) })), null);
+});
+
+test('endgame: when every missing part is in flight, ask another owner, at most endgameCopies per part', () => {
+  const parts = 4;
+  const have = bitmapFromParts(parts, [0, 1]);
+  const owners = [owner('a', fullBitmap(parts), 2), owner('b', fullBitmap(parts), 0)];
+  const inFlight = new Map([[2, new Set(['a'])], [3, new Set(['a'])]]);
+  const pick = pickPart(input({ parts, owners, have, inFlight }))!;
+  assert.equal(pick.endgame, true);
+  assert.equal(pick.owner, 'b');
+  assert.ok(pick.part === 2 || pick.part === 3);
+  // Already asked of both owners (2 copies): nothing more.
+  const full = new Map([[2, new Set(['a', 'b'])], [3, new Set(['a', 'b'])]]);
+  assert.equal(pickPart(input({ parts, owners, have, inFlight: full })), null);
+  // Never the same owner twice for one part.
+  const onlyA = [owner('a', fullBitmap(parts))];
+  assert.equal(pickPart(input({ parts, owners: onlyA, have, inFlight })), null);
+  // Fewest copies in flight first.
+  const uneven = new Map([[2, new Set(['a', 'c'])], [3, new Set(['a'])]]);
+  const three = [...owners, owner('c', fullBitmap(parts))];
+  assert.equal(pickPart(input({ parts, owners: three, have, inFlight: uneven, endgameCopies: 3 }))!.part, 3);
+});

@@ -1,0 +1,40 @@
+/** Helpers for peer integration tests: an in-process tracker, random files, md5s, peer processes. */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { type RunningTracker, startTracker } from '../../src/tracker/index.js';
+import type { CliProcess, Sandbox } from './process.js';
+
+export async function testTracker(host = '127.0.0.1'): Promise<RunningTracker> {
+  return startTracker({ host, port: 0, dbPath: ':memory:' });
+}
+
+export function writeRandomFile(path: string, size: number): void {
+  writeFileSync(path, randomBytes(size));
+}
+
+export function md5OfFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('md5');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+/** Spawns `bugtorrent peer --json` on 127.0.0.<n> / ::1 with a free port and waits for `ready`. */
+export async function spawnPeer(
+  sandbox: Sandbox,
+  tracker: RunningTracker,
+  n: number,
+  dir: string,
+  extra: string[],
+): Promise<{ proc: CliProcess; ip4: string; port: number }> {
+  const ip4 = `127.0.0.${n}`;
+  const proc = sandbox.spawn([
+    'peer', '--tracker', `127.0.0.1:${tracker.port}`, '--ip4', ip4, '--ip6', '::1', '--port', '0', '--dir', dir,
+    '--json', '--poll-interval', '0.5', '--stall-timeout', '3', '--logout-retry', '0.3', ...extra,
+  ]);
+  const ready = await proc.waitForEvent('ready');
+  return { proc, ip4, port: ready['port'] as number };
+}
