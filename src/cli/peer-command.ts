@@ -5,12 +5,30 @@
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
-import { ArgumentError, isBugTorrentError } from '../errors.js';
+import { ArgumentError, ErrorCode, RemoteError, isBugTorrentError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel, type Logger, createLogger } from '../log.js';
-import { DEFAULT_PART_LENGTH, DEFAULT_PEER_PORT, MAX_CHUNK, parseHostPort } from '../protocol/index.js';
+import { DEFAULT_PART_LENGTH, DEFAULT_PEER_PORT, MAX_CHUNK, countParts, parseHostPort } from '../protocol/index.js';
 import { parseRate } from '../peer/bandwidth/index.js';
-import { createBandwidthPolicy } from '../peer/bandwidth/policy.js';
-import { type FloodCliOptions, type FloodService, type Hit, addFloodOptions, createFloodFromOptions, parseFloodOptions } from '../peer/flood/index.js';
+import { type BandwidthPolicy, createBandwidthPolicy } from '../peer/bandwidth/policy.js';
+import { formatBytes, formatRate } from '../peer/bandwidth/rate.js';
+import type { RoundResult } from '../peer/choke/choker.js';
+import { type MetricsServer, type PeerMetricsSnapshot, createPeerRegistry, startPeerMetricsServer } from '../dashboard/peer-metrics.js';
+import {
+  type FloodCliOptions,
+  type FloodService,
+  type Hit,
+  type HitGroup,
+  addFloodOptions,
+  createFloodFromOptions,
+  formatHitList,
+  formatNeighbor,
+  groupHits,
+  hitEvent,
+  lookupHit,
+  parseFloodOptions,
+  parseQuerCommand,
+  resolveHitRef,
+} from '../peer/flood/index.js';
 import { Peer, type PeerEvent } from '../peer/peer.js';
 import type { DownloadEvent } from '../peer/downloader.js';
 import { ProgressView } from '../peer/progress.js';
@@ -37,6 +55,10 @@ interface RawOptions extends FloodCliOptions {
   chunkSize: string;
   maxPerPeer: string;
   maxInFlight: string;
+  uploadSlots: string;
+  peersInterval: string;
+  httpPort?: string;
+  httpHost: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -75,6 +97,10 @@ export function registerPeerCommand(program: Command): void {
     .option('--up-rate <rate>', 'upload limit, e.g. 2MB, 500KB; 0 = none', '0')
     .option('--down-rate <rate>', 'download limit over all transfers; 0 = none', '0')
     .option('--no-upload', 'never upload (answer no RETP)')
+    .option('--upload-slots <n>', 'peers served at once by tit-for-tat (one optimistic slot comes on top)', '4')
+    .option('--peers-interval <seconds>', 'with --json, emit a "peers" event (bytes, rates, choke state per remote peer) this often', '5')
+    .option('--http-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port)')
+    .option('--http-host <host>', 'address for --http-port', '127.0.0.1')
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`)
     .option('--logout-retry <seconds>', 'when the tracker refuses to log us out, ask again this often', '5')
     .option('--poll-interval <seconds>', 'ask the tracker who holds what this often while downloading', '3')
@@ -111,7 +137,11 @@ async function runPeer(raw: RawOptions): Promise<void> {
   const downRate = parseRate(raw.downRate);
   const flood = parseFloodOptions(raw);
   // Token buckets, tit-for-tat choker and traffic accounting (src/peer/bandwidth, src/peer/choke).
-  const bw = createBandwidthPolicy({ upRate, downRate, noUpload: raw.upload === false, log });
+  const uploadSlots = integer('--upload-slots', raw.uploadSlots, 1, 64);
+  const peersIntervalMs = seconds('--peers-interval', raw.peersInterval) * 1000;
+  const httpPort = raw.httpPort === undefined ? undefined : integer('--http-port', raw.httpPort, 0, 65535);
+  let onRound: (r: RoundResult) => void = () => undefined;
+  const bw = createBandwidthPolicy({ upRate, downRate, noUpload: raw.upload === false, log, choker: { uploadSlots, onRound: (r) => onRound(r) } });
   let floodService: FloodService | null = null;
   const peer = new Peer({
     trackerHost: tracker.host,
@@ -131,9 +161,12 @@ async function runPeer(raw: RawOptions): Promise<void> {
       QUER: (m, r) => floodService?.onQuer(m, r),
       AQUE: (m, r) => floodService?.onAque(m, r),
     },
-    onHolders: (holders) => {
+    onHolders: (holders, md5) => {
       for (const h of holders) floodService?.learnNeighbor(h.address, h.port);
+      // tit-for-tat identity: remote IPv6 -> that owner's IPv4; peers gone from the lists are forgotten
+      bw.learnHolders(md5, holders.filter((h) => h.address.ip4 !== peer.ip4));
     },
+    swarmWatchMs: 10_000,
     tuning: {
       pollMs: seconds('--poll-interval', raw.pollInterval) * 1000 || 3000,
       stallMs: seconds('--stall-timeout', raw.stallTimeout) * 1000 || 10_000,
@@ -142,10 +175,21 @@ async function runPeer(raw: RawOptions): Promise<void> {
     },
     log,
   });
-  const ui = new PeerUi(peer, log, { json: Boolean(raw.json), interactive, logoutRetryMs: seconds('--logout-retry', raw.logoutRetry) * 1000 || 5000 });
+  const ui = new PeerUi(peer, log, { json: Boolean(raw.json), interactive, logoutRetryMs: seconds('--logout-retry', raw.logoutRetry) * 1000 || 5000, bw });
+  onRound = (r) => ui.choke(r);
+  let metrics: MetricsServer | null = null;
+  let peersTimer: NodeJS.Timeout | null = null;
   try {
     await peer.start();
     bw.start();
+    if (raw.json && peersIntervalMs > 0) {
+      peersTimer = setInterval(() => ui.peers(), peersIntervalMs);
+      peersTimer.unref();
+    }
+    if (httpPort !== undefined) {
+      metrics = await startPeerMetricsServer({ registry: createPeerRegistry(() => metricsSnapshot(peer, bw)), host: raw.httpHost, port: httpPort, logger: log });
+      ui.metrics(raw.httpHost, metrics.port);
+    }
     floodService = createFloodFromOptions(flood, {
       self: { address: peer.address, port: peer.port },
       sharedFiles: () => peer.store.all().filter((f) => f.complete),
@@ -158,14 +202,48 @@ async function runPeer(raw: RawOptions): Promise<void> {
     return;
   }
   ui.onClose(() => {
+    if (peersTimer) clearInterval(peersTimer);
+    void metrics?.close();
     bw.stop();
     floodService?.close();
   });
+  ui.flood = { service: floodService, ttl: flood.ttl, waitMs: flood.waitMs };
+  // --quer (and --get-hits: every distinct md5 found is downloaded as its first hit arrives).
+  const hitDownloads: Promise<DownloadEvent>[] = [];
+  let queryDone: Promise<void> = Promise.resolve();
   if (flood.query) {
     const q = flood.query;
-    void floodService
-      .query(q.text, { ttl: q.ttl, waitMs: q.waitMs, onHit: (hit) => ui.hit(hit) })
-      .catch((err: unknown) => ui.error(err));
+    const fetching = new Set<string>();
+    let pktId = '';
+    queryDone = floodService
+      .query(q.text, {
+        ttl: q.ttl,
+        waitMs: q.waitMs,
+        onStart: (s) => {
+          pktId = s.pktId;
+          ui.queryStarted(s);
+        },
+        onHit: (hit) => {
+          ui.hit(hit);
+          if (q.getHits && !fetching.has(hit.md5)) {
+            fetching.add(hit.md5);
+            hitDownloads.push(ui.fetchHit(hit.md5, hit.name));
+          }
+        },
+      })
+      .then(
+        (hits) => {
+          ui.queryDone(pktId, hits);
+          if (q.getHits && hits.length === 0) {
+            ui.error(new RemoteError(ErrorCode.UNKNOWN_FILE, `no peer answered the search for ${JSON.stringify(q.text)}: nothing to get`));
+            process.exitCode = 1;
+          }
+        },
+        (err: unknown) => {
+          ui.error(err);
+          process.exitCode = 1;
+        },
+      );
   }
   for (const path of raw.share) {
     try {
@@ -188,7 +266,8 @@ async function runPeer(raw: RawOptions): Promise<void> {
   }
   ui.onSignals();
   if (raw.exitWhenDone || seedTime !== undefined) {
-    const outcomes = await Promise.all(results);
+    await queryDone;
+    const outcomes = [...(await Promise.all(results)), ...(await Promise.all(hitDownloads))];
     const failed = outcomes.some((o: DownloadEvent) => o.type !== 'complete');
     if (failed) process.exitCode = 1;
     if (seedTime !== undefined && seedTime > 0) await ui.sleepUnlessQuit(seedTime * 1000);
@@ -211,7 +290,7 @@ class PeerUi {
   constructor(
     private readonly peer: Peer,
     private readonly log: Logger,
-    private readonly options: { json: boolean; interactive: boolean; logoutRetryMs: number },
+    private readonly options: { json: boolean; interactive: boolean; logoutRetryMs: number; bw?: BandwidthPolicy },
   ) {
     this.quitRequested = new Promise((r) => { this.resolveQuitRequested = r; });
     peer.on('peer-event', (e: PeerEvent) => this.onEvent(e));
@@ -245,16 +324,138 @@ class PeerUi {
     this.closers.push(fn);
   }
 
-  hit(hit: Hit): void {
-    if (this.options.json) process.stdout.write(`${JSON.stringify({ event: 'hit', ...hit })}\n`);
-    else this.print(`hit: ${hit.md5}  ${hit.name}  at ${hit.ip4}:${hit.port}`);
+  // ---- bandwidth: choke rounds, per-peer traffic, metrics ----
+  private readonly t0 = performance.now();
+  private elapsed(): number {
+    return Math.round(performance.now() - this.t0) / 1000;
   }
 
-  error(err: unknown): void {
+  /** Each re-choke round's result (--json: a `choke` event). */
+  choke(r: RoundResult): void {
+    if (!this.options.json) return;
+    process.stdout.write(`${JSON.stringify({ event: 'choke', t: this.elapsed(), round: r.round, mode: r.mode, regular: r.regular, optimistic: r.optimistic, unchokedNow: r.unchokedNow, chokedNow: r.chokedNow })}\n`);
+  }
+
+  /** Per remote peer: bytes each way, current rates, choke state (--json: a periodic `peers` event). */
+  peers(): void {
+    const bw = this.options.bw;
+    if (!bw || !this.options.json) return;
+    const st = bw.status();
+    process.stdout.write(`${JSON.stringify({
+      event: 'peers',
+      t: this.elapsed(),
+      mode: st.mode,
+      round: st.round,
+      uploadSlots: st.uploadSlots,
+      upLimit: st.upRate,
+      downLimit: st.downRate,
+      noUpload: st.noUpload,
+      uploaded: st.uploaded,
+      downloaded: st.downloaded,
+      uploadRate: Math.round(st.uploadRate),
+      downloadRate: Math.round(st.downloadRate),
+      unchoked: st.unchoked,
+      optimistic: st.optimistic,
+      servingPeers: st.servingPeers,
+      peers: st.peers.map((p) => ({
+        remote: p.remote,
+        uploaded: p.uploaded,
+        downloaded: p.downloaded,
+        uploadRate: Math.round(p.uploadRate),
+        downloadRate: Math.round(p.downloadRate),
+        choked: p.choked,
+        optimistic: p.optimistic,
+        interested: p.interested,
+        snubbed: p.snubbed,
+        serving: p.serving,
+        waiting: p.waiting,
+      })),
+    })}\n`);
+  }
+
+  metrics(host: string, port: number): void {
+    if (this.options.json) process.stdout.write(`${JSON.stringify({ event: 'metrics', host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics` })}\n`);
+    else this.print(`metrics at http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
+  }
+
+  /** The `status` command's per-peer table. */
+  private peerLines(): string[] {
+    const bw = this.options.bw;
+    if (!bw) return [];
+    const st = bw.status();
+    const lines = [
+      `  upload ${formatBytes(st.uploaded)} at ${formatRate(st.uploadRate || 0)} (limit ${formatRate(st.upRate)})${st.noUpload ? ', uploads off' : ''}, download ${formatBytes(st.downloaded)} at ${formatRate(st.downloadRate || 0)} (limit ${formatRate(st.downRate)})`,
+      `  choker: ${st.mode}, round ${st.round}, ${st.uploadSlots} slots + 1 optimistic; unchoked ${st.unchoked.length ? st.unchoked.join(', ') : 'none'}`,
+    ];
+    for (const p of [...st.peers].sort((a, b) => b.uploaded + b.downloaded - (a.uploaded + a.downloaded))) {
+      const state = p.optimistic ? 'unchoked (optimistic)' : p.choked ? 'choked' : 'unchoked';
+      lines.push(`  peer ${p.remote.padEnd(15)} up ${formatBytes(p.uploaded).padStart(9)} ${formatRate(p.uploadRate || 0).padStart(12)}  down ${formatBytes(p.downloaded).padStart(9)} ${formatRate(p.downloadRate || 0).padStart(12)}  ${state}${p.serving ? `, serving ${p.serving}` : ''}${p.waiting ? `, ${p.waiting} waiting` : ''}${p.snubbed ? ', snubbed' : ''}`);
+    }
+    return lines;
+  }
+
+  // ---- flooding search: --quer / --get-hits, and the prompt's quer / hits / get N ----
+  flood: { service: FloodService; ttl: number; waitMs: number } | null = null;
+  /** The last query's hits, grouped by md5: what `get N` counts in. */
+  private lastHits: HitGroup[] = [];
+
+  private json(event: Record<string, unknown>): void {
+    process.stdout.write(`${JSON.stringify(event)}\n`);
+  }
+
+  queryStarted(s: { pktId: string; query: string; ttl: number; neighbors: number }): void {
+    if (this.options.json) this.json({ event: 'query', pktId: s.pktId, query: s.query, ttl: s.ttl, neighbors: s.neighbors });
+    else if (s.neighbors === 0) this.print('no neighbours to ask: give some with --neighbor (peers met while downloading, or that answer, become neighbours too)');
+    else this.print(`searching for ${JSON.stringify(s.query)} (TTL ${s.ttl}) among ${s.neighbors} neighbour(s)...`);
+  }
+
+  hit(hit: Hit): void {
+    if (this.options.json) this.json({ ...hitEvent(hit), pktId: hit.pktId });
+    else this.print(`hit: ${hit.name}  ${hit.md5}  at ${hit.ip4}:${hit.port}`);
+  }
+
+  queryDone(pktId: string, hits: readonly Hit[]): void {
+    this.lastHits = groupHits(hits);
+    if (this.options.json) {
+      this.json({ event: 'query-done', pktId, hits: hits.length, files: this.lastHits.length });
+      return;
+    }
+    this.print(formatHitList(this.lastHits));
+    if (this.lastHits.length > 0) this.print('"get N" downloads hit N');
+  }
+
+  /** A hit's size comes from the tracker (LOOK by its name, the entry with its md5); then the usual download. */
+  async fetchHit(md5: string, name: string): Promise<DownloadEvent> {
+    try {
+      await lookupHit((q) => this.peer.search(q), md5, name);
+    } catch (err) {
+      this.error(err, md5);
+      return { type: 'failed', md5, message: (err as Error)?.message ?? String(err), code: isBugTorrentError(err) ? err.code : 'BT_INTERNAL' };
+    }
+    return this.peer.get(md5).done;
+  }
+
+  private async floodSearch(arg: string): Promise<void> {
+    if (!this.flood) throw new ArgumentError('the flooding search is not running');
+    const { text, ttl } = parseQuerCommand(arg, this.flood.ttl);
+    let pktId = '';
+    const hits = await this.flood.service.query(text, {
+      ttl,
+      waitMs: this.flood.waitMs,
+      onStart: (s) => {
+        pktId = s.pktId;
+        this.queryStarted(s);
+      },
+      onHit: (h) => this.hit(h),
+    });
+    this.queryDone(pktId, hits);
+  }
+
+  error(err: unknown, md5?: string): void {
     const code = isBugTorrentError(err) ? err.code : 'BT_INTERNAL';
     const message = (err as Error)?.message ?? String(err);
-    this.log.error({ code, err: message }, 'error');
-    this.onEvent({ event: 'error', message, code });
+    this.log.error({ code, err: message, ...(md5 ? { md5 } : {}) }, 'error');
+    this.onEvent({ event: 'error', message, code, ...(md5 ? { md5 } : {}) });
   }
 
   onSignals(): void {
@@ -343,7 +544,10 @@ class PeerUi {
             this.print([
               'share PATH     share a file',
               'search TEXT    search the tracker ("*" lists everything)',
-              'get MD5        download a file',
+              'quer TEXT [T]  flood a search to neighbouring peers, T hops (also: find); lists the hits',
+              'hits           the last flood search\'s hits again',
+              'get N | MD5    download hit N of the last flood search, or a file by md5',
+              'neighbors      peers flood searches go to',
               'status         downloads and shared files',
               'logout, quit   log out and leave (twice: leave at once)',
             ].join('\n'));
@@ -358,10 +562,25 @@ class PeerUi {
             for (const f of files) this.print(`${f.md5}  ${String(f.fileLength).padStart(12)} B  ${String(f.parts).padStart(6)} parts  ${f.fileName}`);
             break;
           }
-          case 'get':
-            if (!MD5.test(rest[0] ?? '')) throw new ArgumentError('usage: get MD5 (32 hex digits)');
-            void this.peer.get(rest[0] as string).done;
+          case 'quer':
+          case 'find':
+            await this.floodSearch(arg);
             break;
+          case 'hits':
+            this.print(formatHitList(this.lastHits));
+            break;
+          case 'neighbors':
+          case 'neighbours': {
+            const list = this.flood?.service.neighbors.list() ?? [];
+            this.print(list.length === 0 ? 'no neighbours' : list.map((n) => `  ${formatNeighbor(n)} (${n.source})`).join('\n'));
+            break;
+          }
+          case 'get': {
+            const ref = resolveHitRef(rest[0] ?? '', this.lastHits);
+            if (ref.name === null) void this.peer.get(ref.md5).done;
+            else void this.fetchHit(ref.md5, ref.name);
+            break;
+          }
           case 'status':
             this.print(this.status());
             break;
@@ -390,6 +609,34 @@ class PeerUi {
     for (const f of this.peer.store.all()) {
       if (f.complete) lines.push(`  share ${f.md5} ${f.fileName}: ${f.parts} parts, ${f.fileLength} bytes`);
     }
+    lines.push(...this.peerLines());
     return lines.join('\n');
   }
+}
+
+/** What /metrics reports (--http-port), read at each scrape. */
+function metricsSnapshot(peer: Peer, bw: BandwidthPolicy): PeerMetricsSnapshot {
+  const st = bw.status();
+  let partsDone = 0;
+  let partsTotal = 0;
+  for (const f of peer.store.all()) {
+    partsTotal += f.parts;
+    partsDone += countParts(f.bitmap);
+  }
+  let downloadsActive = 0;
+  for (const d of peer.downloads.values()) if (d.status === 'downloading') downloadsActive += d.peers;
+  let uploadsActive = 0;
+  for (const p of st.peers) uploadsActive += p.serving;
+  return {
+    bytesUploaded: st.uploaded,
+    bytesDownloaded: st.downloaded,
+    uploadRate: st.uploadRate,
+    downloadRate: st.downloadRate,
+    peersChoked: st.peers.filter((p) => p.choked).length,
+    peersUnchoked: st.unchoked.length,
+    partsDone,
+    partsTotal,
+    downloadsActive,
+    uploadsActive,
+  };
 }

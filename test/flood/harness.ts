@@ -1,15 +1,18 @@
 /**
- * A stand-in for the peer listener, for the flooding tests: per simulated peer a
- * real TCP server on its own 127.0.0.x address that reads QUER/AQUE with
- * MessageReader and hands them to a FloodService; a malformed message closes its
- * connection with a log line. Replace with the real peer listener once it exists.
+ * In-process flooding peers for the tests that need an injected clock (the
+ * duplicate window, the rate limit): per simulated peer the real PeerListener
+ * (src/peer/listener.ts) on its own 127.0.0.x address (and ::1, same port), its
+ * QUER/AQUE handlers bound to a FloodService whose clock the test moves by
+ * hand. Everything else is tested over real `bugtorrent peer` processes
+ * (network.test.ts).
  */
 import { Writable } from 'node:stream';
-import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
-import { isBugTorrentError } from '../../src/errors.js';
+import { connect } from 'node:net';
 import { createLogger } from '../../src/log.js';
 import { type PeerAddress, peerAddress } from '../../src/protocol/address.js';
-import { MessageReader } from '../../src/protocol/reader.js';
+import { ADMIT_ALL, IGNORE_TRAFFIC, UNLIMITED } from '../../src/peer/bandwidth.js';
+import { FileStore } from '../../src/peer/files.js';
+import { PeerListener } from '../../src/peer/listener.js';
 import { NeighborSet } from '../../src/peer/flood/neighbors.js';
 import type { SharedFile } from '../../src/peer/flood/plan.js';
 import { type FloodEvent, type FloodLimits, type FloodService, createFloodService } from '../../src/peer/flood/service.js';
@@ -82,21 +85,55 @@ export class SimPeer {
   readonly clock = new ManualClock();
   readonly files: SharedFile[];
   readonly address: PeerAddress;
-  readonly neighbors: NeighborSet;
-  readonly service: FloodService;
-  private readonly sockets = new Set<Socket>();
+  /** Both exist once start() has resolved (the service must know the listener's port). */
+  neighbors!: NeighborSet;
+  service!: FloodService;
+  private readonly logger: ReturnType<typeof createLogger>;
+  private listener: PeerListener | null = null;
+  port = 0;
 
   constructor(
     readonly name: string,
     readonly ip4: string,
-    readonly port: number,
-    private readonly server: Server,
-    options: SimPeerOptions,
+    private readonly options: SimPeerOptions,
     /** Every event of every peer of the swarm, to wait on conditions spanning peers. */
-    all?: Feed<{ peer: SimPeer; event: FloodEvent }>,
+    private readonly all?: Feed<{ peer: SimPeer; event: FloodEvent }>,
   ) {
     this.files = options.files ?? [];
     this.address = peerAddress(ip4, '::1');
+    this.logger = this.makeLogger();
+  }
+
+  /** Listens (the real peer listener, port 0), then creates the service that knows its own port. */
+  async start(): Promise<void> {
+    const logger = this.logger;
+    const listener = new PeerListener({
+      ip4: this.ip4,
+      ip6: '::1',
+      port: 0,
+      log: logger,
+      handlers: { QUER: (m, r) => this.service.onQuer(m, r), AQUE: (m, r) => this.service.onAque(m, r) },
+      upload: { store: new FileStore(), throttle: UNLIMITED, admission: ADMIT_ALL, traffic: IGNORE_TRAFFIC, chunkSize: 4096, log: logger },
+    });
+    this.port = await listener.start();
+    this.listener = listener;
+    const self = { address: this.address, port: this.port };
+    this.neighbors = new NeighborSet({ self });
+    this.service = createFloodService({
+      self,
+      sharedFiles: () => this.files,
+      neighbors: this.neighbors,
+      logger,
+      now: this.clock.now,
+      observer: (e) => {
+        this.events.push(e);
+        this.all?.push({ peer: this, event: e });
+      },
+      ...(this.options.limits ? { limits: this.options.limits } : {}),
+    });
+  }
+
+  private makeLogger(): ReturnType<typeof createLogger> {
     const logs = this.logs;
     let partial = '';
     const sink = new Writable({
@@ -115,21 +152,7 @@ export class SimPeer {
         done();
       },
     });
-    const logger = createLogger({ destination: sink, format: 'json', level: 'debug', name });
-    this.neighbors = new NeighborSet({ self: { address: this.address, port } });
-    this.service = createFloodService({
-      self: { address: this.address, port },
-      sharedFiles: () => this.files,
-      neighbors: this.neighbors,
-      logger,
-      now: this.clock.now,
-      observer: (e) => {
-        this.events.push(e);
-        all?.push({ peer: this, event: e });
-      },
-      ...(options.limits ? { limits: options.limits } : {}),
-    });
-    server.on('connection', (socket) => this.serve(socket, logger));
+    return createLogger({ destination: sink, format: 'json', level: 'debug', name: this.name });
   }
 
   /** QUER events with the given outcome (all when omitted). */
@@ -148,48 +171,9 @@ export class SimPeer {
     for (const o of others) this.neighbors.addConfigured(o.ip4, o.port);
   }
 
-  private serve(socket: Socket, logger: ReturnType<typeof createLogger>): void {
-    this.sockets.add(socket);
-    const remote = { address: socket.remoteAddress, port: socket.remotePort };
-    const reader = new MessageReader({ accept: ['QUER', 'AQUE'], maxBuffered: 4096 });
-    const fail = (err: unknown): void => {
-      logger.warn(
-        { remote, code: isBugTorrentError(err) ? err.code : undefined, reason: (err as Error).message },
-        'closing connection: malformed message',
-      );
-      socket.destroy();
-    };
-    socket.setTimeout(10_000, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      let messages;
-      try {
-        messages = reader.push(chunk);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      for (const m of messages) {
-        if (m.command === 'QUER') this.service.onQuer(m, remote);
-        else if (m.command === 'AQUE') this.service.onAque(m, remote);
-      }
-    });
-    socket.on('end', () => {
-      try {
-        reader.end();
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      socket.end();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
-  }
-
   async close(): Promise<void> {
-    this.service.close();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.service?.close();
+    await this.listener?.close(0);
   }
 }
 
@@ -203,12 +187,8 @@ export class Swarm {
   async add(options: SimPeerOptions): Promise<SimPeer> {
     const ip4 = `127.0.0.${Swarm.nextHost}`;
     Swarm.nextHost = Swarm.nextHost >= 250 ? 20 : Swarm.nextHost + 1;
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, ip4, () => resolve());
-    });
-    const peer = new SimPeer(options.name, ip4, (server.address() as AddressInfo).port, server, options, this.events);
+    const peer = new SimPeer(options.name, ip4, options, this.events);
+    await peer.start();
     this.peers.push(peer);
     return peer;
   }

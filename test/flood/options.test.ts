@@ -49,8 +49,10 @@ test('--ttl is 1..99 and --quer-wait is 0..3600 seconds', () => {
 test('parseFloodOptions: neighbours deduplicated and capped, the query validated', () => {
   const s = parseFloodOptions({ neighbor: ['127.0.0.2:5001', '127.0.0.3', '127.0.0.2:5001'], quer: ' song ', ttl: '3', querWait: '1.5' });
   assert.deepEqual(s.neighbors, [{ host: '127.0.0.2', port: 5001 }, { host: '127.0.0.3', port: 5000 }]);
-  assert.deepEqual(s.query, { text: 'song', ttl: 3, waitMs: 1500 });
+  assert.deepEqual(s.query, { text: 'song', ttl: 3, waitMs: 1500, getHits: false });
   assert.equal(parseFloodOptions({}).query, null);
+  assert.equal(parseFloodOptions({ quer: 'song', getHits: true }).query?.getHits, true);
+  assert.throws(() => parseFloodOptions({ getHits: true }), isArgumentError(/--get-hits needs --quer/));
   assert.throws(() => parseFloodOptions({ quer: '   ' }), isArgumentError(/--quer: the query is empty/));
   assert.throws(() => parseFloodOptions({ quer: 'x'.repeat(21) }), isArgumentError(/longer than 20 bytes/));
   assert.throws(() => parseFloodOptions({ quer: 'é'.repeat(11) }), isArgumentError(/20 bytes/), '22 bytes of UTF-8');
@@ -60,10 +62,10 @@ test('parseFloodOptions: neighbours deduplicated and capped, the query validated
 
 test('addFloodOptions registers the options on a commander command', () => {
   const cmd = addFloodOptions(new Command('peer').exitOverride());
-  cmd.parse(['--neighbor', '127.0.0.2:5001', '--neighbor', '[::1]:5002', '--quer', 'abc', '--ttl', '2', '--quer-wait', '0.5'], { from: 'user' });
+  cmd.parse(['--neighbor', '127.0.0.2:5001', '--neighbor', '[::1]:5002', '--quer', 'abc', '--ttl', '2', '--quer-wait', '0.5', '--get-hits'], { from: 'user' });
   const s = parseFloodOptions(cmd.opts());
   assert.equal(s.neighbors.length, 2);
-  assert.deepEqual(s.query, { text: 'abc', ttl: 2, waitMs: 500 });
+  assert.deepEqual(s.query, { text: 'abc', ttl: 2, waitMs: 500, getHits: true });
   const defaults = addFloodOptions(new Command('peer').exitOverride());
   defaults.parse([], { from: 'user' });
   assert.deepEqual(parseFloodOptions(defaults.opts()), { neighbors: [], query: null, ttl: 4, waitMs: 5000 });

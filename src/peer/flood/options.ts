@@ -1,6 +1,7 @@
 /**
  * From `bugtorrent peer` command-line options to the flooding service:
- * `--neighbor HOST:PORT` (repeatable), `--quer TEXT`, `--ttl N`, `--quer-wait SECONDS`.
+ * `--neighbor HOST:PORT` (repeatable), `--quer TEXT`, `--ttl N`, `--quer-wait SECONDS`,
+ * `--get-hits` (download every distinct md5 the query finds).
  * Every value is validated here and a bad one is an ArgumentError (exit 2).
  */
 import type { Command } from 'commander';
@@ -20,13 +21,14 @@ export interface FloodCliOptions {
   readonly quer?: string | undefined;
   readonly ttl?: string | number | undefined;
   readonly querWait?: string | number | undefined;
+  readonly getHits?: boolean | undefined;
 }
 
 export interface FloodSettings {
   /** Configured neighbours, deduplicated, in the order given. */
   readonly neighbors: readonly { host: string; port: number }[];
   /** The query to originate, or null without `--quer`. */
-  readonly query: { readonly text: string; readonly ttl: number; readonly waitMs: number } | null;
+  readonly query: { readonly text: string; readonly ttl: number; readonly waitMs: number; readonly getHits: boolean } | null;
   readonly ttl: number;
   readonly waitMs: number;
 }
@@ -42,7 +44,8 @@ export function addFloodOptions(command: Command): Command {
     .option('--neighbor <host:port>', 'a peer to flood queries to (repeatable; IP literal, port defaults to 5000)', collectNeighbor, [])
     .option('--quer <text>', 'flood a search for TEXT (`*` for everything) and print the hits')
     .option('--ttl <n>', `hops a query travels (1..${MAX_TTL})`, String(DEFAULT_TTL))
-    .option('--quer-wait <seconds>', 'how long to collect answers', String(DEFAULT_QUERY_WAIT_MS / 1000));
+    .option('--quer-wait <seconds>', 'how long to collect answers', String(DEFAULT_QUERY_WAIT_MS / 1000))
+    .option('--get-hits', 'with --quer: download every distinct file found (its size is looked up at the tracker by name)');
 }
 
 export function parseNeighbor(text: string): { host: string; port: number } {
@@ -96,10 +99,12 @@ export function parseFloodOptions(raw: FloodCliOptions, limits: { maxNeighbors?:
   let query: FloodSettings['query'] = null;
   if (raw.quer !== undefined) {
     try {
-      query = { text: validateQueryText(raw.quer), ttl, waitMs };
+      query = { text: validateQueryText(raw.quer), ttl, waitMs, getHits: raw.getHits === true };
     } catch (err) {
       throw new ArgumentError(`--quer: ${(err as Error).message}`);
     }
+  } else if (raw.getHits === true) {
+    throw new ArgumentError('--get-hits needs --quer TEXT');
   }
   return { neighbors, query, ttl, waitMs };
 }

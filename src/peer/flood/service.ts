@@ -13,7 +13,7 @@ import { type Connect, Courier } from './courier.js';
 import { DEFAULT_DUPLICATE_CAP, DEFAULT_DUPLICATE_WINDOW_MS, DuplicateWindow } from './dedup.js';
 import { KeyedTokenBucket } from './limiter.js';
 import { normalizeQuery } from './match.js';
-import { type AddResult, type NeighborSet, formatNeighbor, usableIPv4, usableIPv6 } from './neighbors.js';
+import { type AddResult, type NeighborSet, endpointOf, formatNeighbor, usableIPv4, usableIPv6 } from './neighbors.js';
 import { type RandomBytes, newPktId, pktIdKey } from './pktid.js';
 import {
   type Aque,
@@ -101,6 +101,8 @@ export interface QueryOptions {
   readonly waitMs?: number;
   /** Called once per distinct hit as it arrives. */
   readonly onHit?: (hit: Hit) => void;
+  /** Called once as the query starts, before it is sent, with its Pktid and how many neighbours it goes to. */
+  readonly onStart?: (info: { pktId: string; query: string; ttl: number; neighbors: number }) => void;
   /** Ends the wait early; the promise then resolves with the hits so far. */
   readonly signal?: AbortSignal;
 }
@@ -197,6 +199,14 @@ export function createFloodService(options: FloodServiceOptions): FloodService {
   const pending = new Map<string, Pending>();
   let reportedEvictions = 0;
 
+  function learn(host: string | PeerAddress, port: number, via: 'AQUE' | 'FCHU'): AddResult {
+    const result = neighbors.learn(host, port);
+    if (result === 'added') {
+      log.info({ neighbor: formatNeighbor({ ...endpointOf(host), port }), via, neighbors: neighbors.size }, 'neighbour learned');
+    }
+    return result;
+  }
+
   function send(command: 'QUER' | 'AQUE', pktId: string, bytes: Buffer, to: string, endpoints: ReturnType<typeof endpointsOf>): void {
     void courier.send(bytes, endpoints).then((d) => {
       if (!d.ok) log.warn({ command, pktId, to, reason: d.error }, 'flood send failed');
@@ -289,7 +299,7 @@ export function createFloodService(options: FloodServiceOptions): FloodService {
       return;
     }
     p.hits.set(key, hit);
-    neighbors.learn(msg.address, msg.port);
+    learn(msg.address, msg.port, 'AQUE');
     log.debug({ pktId: msg.pktId, from, md5: hit.md5, name: hit.name }, 'hit');
     observe({ type: 'aque', pktId: msg.pktId, from, outcome: 'hit' });
     observe({ type: 'hit', hit });
@@ -336,6 +346,11 @@ export function createFloodService(options: FloodServiceOptions): FloodService {
       pending.set(pktIdKey(pktId), entry);
       log.info({ pktId, query: q, ttl, neighbors: targets.length, waitMs }, 'query started');
       observe({ type: 'query', pktId, query: q, ttl, neighbors: targets.length });
+      try {
+        qo.onStart?.({ pktId, query: q, ttl, neighbors: targets.length });
+      } catch (err) {
+        log.error({ err }, 'onStart callback threw');
+      }
       if (targets.length === 0) {
         log.warn({ pktId }, 'no neighbours to send the query to');
         entry.finish();
@@ -366,7 +381,7 @@ export function createFloodService(options: FloodServiceOptions): FloodService {
   return {
     onQuer: guarded(onQuer, 'QUER'),
     onAque: guarded(onAque, 'AQUE'),
-    learnNeighbor: (host, port) => neighbors.learn(host, port),
+    learnNeighbor: (host, port) => learn(host, port, 'FCHU'),
     query,
     close(): void {
       for (const p of [...pending.values()]) p.finish();
