@@ -46,6 +46,10 @@ export interface SwarmConfig {
   keep: boolean;
   /** The launcher to run (default bin/bugtorrent.js), e.g. a build of another branch. */
   cli: string;
+  /** Extra flags for every leecher (`--peer-flag "--upload-slots 6"`, repeatable), for tuning. */
+  peerFlags: string[];
+  /** Extra flags for the seed. */
+  seedFlags: string[];
 }
 
 export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, vs the fluid-model bound D_min
@@ -60,6 +64,8 @@ export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, v
   --json             print one JSON object instead of the table
   --keep             keep the temporary directory
   --cli PATH         the bugtorrent launcher to run (default bin/bugtorrent.js)
+  --peer-flag F      extra flags for every leecher, e.g. --peer-flag "--upload-slots 6" (repeatable)
+  --seed-flag F      extra flags for the seed (repeatable)
 
 Rates and sizes: ${RATE_HELP}. So 2MB = 2 000 000 bytes, 64MiB = 67 108 864 bytes.
 The default rates move at most 18 MB/s in total, far below what two CPU cores
@@ -101,6 +107,8 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
         json: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         cli: { type: 'string', default: DEFAULT_CLI },
+        'peer-flag': { type: 'string', multiple: true, default: [] },
+        'seed-flag': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -128,6 +136,8 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
     json: v.json!,
     keep: v.keep!,
     cli: v.cli!,
+    peerFlags: (v['peer-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
+    seedFlags: (v['seed-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
   };
 }
 
@@ -427,7 +437,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     const peerArgs = async (ip4: string, dir: string): Promise<string[]> => [
       'peer', '--tracker', trackerAddr, '--ip4', ip4, '--ip6', '::1', '--port', String(await freePort()), '--dir', dir, '--json',
     ];
-    const seed = launch(config.cli, [...(await peerArgs('127.0.0.2', seedDir)), '--share', file, '--up-rate', String(config.seedUp)]);
+    const seed = launch(config.cli, [...(await peerArgs('127.0.0.2', seedDir)), '--share', file, '--up-rate', String(config.seedUp), ...config.seedFlags]);
     procs.push(seed);
     const shared = await waitFor(seed, 'shared', 60_000, 'seed');
     const md5 = String(shared['md5']);
@@ -441,7 +451,9 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       const ip4 = `127.0.0.${3 + i}`;
       const dir = join(root, `peer-${i + 1}`);
       mkdirSync(dir);
-      const args = [...(await peerArgs(ip4, dir)), '--get', md5, '--exit-when-done'];
+      // No --exit-when-done: D_min assumes every leecher keeps serving until the last one is done;
+      // the bench stops everybody at the end.
+      const args = [...(await peerArgs(ip4, dir)), '--get', md5, ...config.peerFlags];
       if (role === 'free-rider') args.push('--no-upload');
       else args.push('--up-rate', String(config.leecherUp));
       if (config.downRate > 0) args.push('--down-rate', String(config.downRate));

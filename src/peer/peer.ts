@@ -33,8 +33,13 @@ export interface PeerOptions {
   readonly admission?: UploadAdmission;
   readonly traffic?: TrafficRecorder;
   readonly handlers?: PeerMessageHandlers;
-  /** Every FCHU answer (e.g. to learn flooding neighbours). */
-  readonly onHolders?: (holders: readonly TrackerHolder[]) => void;
+  /** Every FCHU answer (e.g. to learn flooding neighbours, and for the choker: aliases, departures). */
+  readonly onHolders?: (holders: readonly TrackerHolder[], md5: string) => void;
+  /**
+   * While seeding (no download polls the tracker), ask FCHU for each complete
+   * shared file this often so onHolders still sees who is in the swarm. 0 = never.
+   */
+  readonly swarmWatchMs?: number;
   readonly tuning?: Partial<DownloadTuning>;
   readonly random?: () => number;
   readonly log: Logger;
@@ -138,6 +143,32 @@ export class Peer extends EventEmitter {
     });
     await this.tracker.login();
     this.send({ event: 'ready', ip4: this.ip4, ip6: this.ip6, port: this.port });
+    const watchMs = this.options.swarmWatchMs ?? 0;
+    if (watchMs > 0 && this.options.onHolders) {
+      this.swarmTimer = setInterval(() => void this.watchSwarm(), watchMs);
+      this.swarmTimer.unref();
+    }
+  }
+
+  private swarmTimer: NodeJS.Timeout | null = null;
+  private watching = false;
+  /** FCHU for complete shared files no running download polls (seeding), for onHolders. */
+  private async watchSwarm(): Promise<void> {
+    if (this.watching || !this.tracker) return;
+    this.watching = true;
+    try {
+      for (const f of this.store.all()) {
+        if (!f.complete) continue;
+        const d = this.downloads.get(f.md5);
+        if (d && d.status === 'downloading') continue;
+        const holders = await this.tracker.holders(f.md5, f.parts);
+        this.options.onHolders?.(holders, f.md5);
+      }
+    } catch (err) {
+      this.options.log.debug({ err: (err as Error).message }, 'swarm watch FCHU failed');
+    } finally {
+      this.watching = false;
+    }
   }
 
   /** md5s of downloads interrupted earlier in this folder (state files beside partial files). */
@@ -180,7 +211,7 @@ export class Peer extends EventEmitter {
       local: this.local,
       traffic: this.options.traffic ?? IGNORE_TRAFFIC,
       downThrottle: isUnlimited(this.options.downThrottle) ? undefined : this.options.downThrottle,
-      onHolders: this.options.onHolders,
+      onHolders: this.options.onHolders ? (holders) => this.options.onHolders?.(holders, md5) : undefined,
       log: this.options.log.child({ md5 }),
       random: this.options.random ?? cryptoRandom,
       tuning: this.tuning,
@@ -220,6 +251,8 @@ export class Peer extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    if (this.swarmTimer) clearInterval(this.swarmTimer);
+    this.swarmTimer = null;
     this.stopDownloads();
     await this.listener?.close();
   }

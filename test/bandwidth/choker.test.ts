@@ -56,9 +56,9 @@ describe('ranking (pure)', () => {
     assert.deepEqual(order.map((x) => x.remote), ['b', 'a', 'z2', 'z1', 's']);
   });
 
-  test('seeding: by upload rate only', () => {
+  test('seeding: round robin by upload rate only, least served first', () => {
     const order = rank([c('a', 99, 10), c('b', 0, 30), c('s', 0, 20, true)], 'seeding', seededRandom(1));
-    assert.deepEqual(order.map((x) => x.remote), ['b', 's', 'a']);
+    assert.deepEqual(order.map((x) => x.remote), ['a', 's', 'b']);
   });
 
   test('pickWeighted with a scripted random: newcomers count 3 times', () => {
@@ -162,7 +162,7 @@ describe('Choker rounds (fake clock, seeded random)', () => {
     assert.ok(share > 0.45 && share < 0.55, `newcomer share ${share}`);
   });
 
-  test('seeding: the peers we upload to fastest are unchoked (auto-detected: nothing comes in)', () => {
+  test('seeding: the peers we uploaded least to are unchoked (auto-detected: nothing comes in)', () => {
     const clock = new FakeClock(0);
     const choker = new Choker({}, seededRandom(3));
     traffic(choker, clock, 15, {
@@ -171,7 +171,7 @@ describe('Choker rounds (fake clock, seeded random)', () => {
     });
     const r = choker.roundAt(clock.t);
     assert.equal(r.mode, 'seeding');
-    assert.deepEqual(r.regular, ['C', 'E', 'A', 'B']);
+    assert.deepEqual(r.regular, ['F', 'D', 'B', 'A']);
     // an explicit mode wins over auto-detection
     assert.equal(choker.roundAt(clock.t, 'downloading').mode, 'downloading');
   });
@@ -306,11 +306,15 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
 
   test('a waiter gets in at the next round if it ranks', async () => {
     const clock = new FakeClock(0);
-    const svc = service(clock, { uploadSlots: 1 });
+    const svc = service(clock, { uploadSlots: 1, slotIdleMs: 60_000 });
     svc.start(); // round 1 at t=0, next at t=10 000
-    assert.ok(await svc.admit('A'));
-    assert.ok(await svc.admit('B')); // optimistic
+    const a = await svc.admit('A');
+    const b = await svc.admit('B'); // optimistic
+    assert.ok(a && b);
     await clock.advance(9000);
+    // their parts went out (had they not, C would wait for one to end: at most slots + 1 are served at once)
+    a();
+    b();
     // C gave us a lot meanwhile and asks just before the round
     svc.downloaded('C', 500 * KB);
     let outcome: unknown = 'pending';
@@ -339,6 +343,27 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
     assert.deepEqual(order, ['C']);
     await clock.advance(2000);
     assert.deepEqual(order, ['C'], 'D timed out');
+  });
+
+  test('at most slots + 1 peers are served at once: a peer choked mid-part delays the newly unchoked one', async () => {
+    const clock = new FakeClock(0);
+    const svc = service(clock, { uploadSlots: 1, slotIdleMs: 60_000 });
+    svc.start();
+    const a = await svc.admit('A');
+    const b = await svc.admit('B');
+    assert.ok(a && b);
+    await clock.advance(9000);
+    svc.downloaded('C', 500 * KB);
+    let outcome: unknown = 'pending';
+    void svc.admit('C').then((r) => (outcome = r));
+    await clock.advance(1000); // round 2: C ranks first and is unchoked, but A and B are still mid-part
+    assert.ok(svc.choker.isUnchoked('C'));
+    assert.equal(outcome, 'pending');
+    assert.equal(svc.status().peers.filter((p) => p.serving > 0).length, 2);
+    a(); // A's part ends: C takes its place
+    await clock.advance(1);
+    assert.equal(typeof outcome, 'function');
+    svc.stop();
   });
 
   test('an unchoked peer that lost interest frees its slot when a waiter asks', async () => {
@@ -420,7 +445,7 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
     assert.equal(clock.pendingTimers(), 0);
   });
 
-  test('mode() override: seeding ranks by upload rate even while bytes come in', async () => {
+  test('mode() override: seeding ranks by upload rate (least served first) even while bytes come in', async () => {
     const clock = new FakeClock(0);
     const svc = service(clock, { uploadSlots: 1, mode: () => 'seeding' });
     for (const r of ['A', 'B', 'C']) void svc.admit(r);
@@ -428,7 +453,8 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
     svc.uploaded('B', 1e6);
     const r = svc.rechoke();
     assert.equal(r.mode, 'seeding');
-    assert.deepEqual(r.regular, ['B']);
+    assert.equal(r.regular.length, 1);
+    assert.notEqual(r.regular[0], 'B', 'B was served the most');
     svc.stop();
   });
 });

@@ -8,14 +8,14 @@ const MiB = 1024 * 1024;
 describe('bench:swarm arguments', () => {
   test('defaults: 16 leechers, 64 MiB, seed 2 MB/s, leechers 1 MB/s, no download limit', () => {
     assert.deepEqual(parseSwarmArgs([]), {
-      leechers: 16, freeRiders: 0, size: 64 * MiB, seedUp: 2e6, leecherUp: 1e6, downRate: 0, timeout: 0, json: false, keep: false, cli: DEFAULT_CLI,
+      leechers: 16, freeRiders: 0, size: 64 * MiB, seedUp: 2e6, leecherUp: 1e6, downRate: 0, timeout: 0, json: false, keep: false, cli: DEFAULT_CLI, peerFlags: [], seedFlags: [],
     });
     assert.match(DEFAULT_CLI, /bin[\\/]bugtorrent\.js$/);
   });
 
   test('every flag', () => {
     const c = parseSwarmArgs(['--leechers', '4', '--free-riders', '2', '--size', '8MiB', '--seed-up', '500KB', '--leecher-up', '250KB', '--down-rate', '1MB', '--timeout', '60', '--json', '--keep', '--cli', '/x/bt.js'])!;
-    assert.deepEqual(c, { leechers: 4, freeRiders: 2, size: 8 * MiB, seedUp: 500_000, leecherUp: 250_000, downRate: 1e6, timeout: 60, json: true, keep: true, cli: '/x/bt.js' });
+    assert.deepEqual(c, { leechers: 4, freeRiders: 2, size: 8 * MiB, seedUp: 500_000, leecherUp: 250_000, downRate: 1e6, timeout: 60, json: true, keep: true, cli: '/x/bt.js', peerFlags: [], seedFlags: [] });
   });
 
   test('--help gives null', () => assert.equal(parseSwarmArgs(['--help']), null));

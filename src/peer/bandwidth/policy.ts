@@ -12,6 +12,8 @@
 import type { Logger } from '../../log.js';
 import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.js';
 import { type ChokerServiceOptions, type ChokerStatus, ChokerService } from '../choke/service.js';
+import { RateMeter } from '../choke/rate-meter.js';
+import { type HolderAddress, SwarmIdentity } from './identity.js';
 import { type RateLimiter, createThrottle } from './throttle.js';
 
 /** A free rider: every upload request is refused (the uploader closes without a reply). */
@@ -28,6 +30,8 @@ export interface BandwidthSettings {
   choker?: ChokerServiceOptions;
   /** Logs each re-choke round at debug level. */
   log?: Logger;
+  /** Our own IPv4 (never counted as a remote). */
+  self?: string;
 }
 
 export interface BandwidthPolicy {
@@ -36,10 +40,36 @@ export interface BandwidthPolicy {
   admission: UploadAdmission;
   traffic: TrafficRecorder;
   choker: ChokerService;
+  /** Remote IPv6 -> IPv4 aliases and departures, learned from holder lists. */
+  identity: SwarmIdentity;
+  /**
+   * Feed every FCHU answer here (with its md5): learns each owner's ip4+ip6 so
+   * a remote connecting over IPv6 counts as the same peer as over IPv4, and makes
+   * the choker forget peers gone from every list. Returns the forgotten keys.
+   */
+  learnHolders(md5: string, holders: readonly HolderAddress[]): string[];
   start(): void;
   stop(): void;
-  status(): ChokerStatus & { upRate: number; downRate: number; noUpload: boolean };
+  status(): BandwidthStatus;
 }
+
+export interface BandwidthStatus extends ChokerStatus {
+  /** Limits, bytes/s (0 = unlimited). */
+  upRate: number;
+  downRate: number;
+  noUpload: boolean;
+  /** Every byte since start, all remotes (forgotten ones included). */
+  uploaded: number;
+  downloaded: number;
+  /** Bytes/s over the last 5 s, all remotes. */
+  uploadRate: number;
+  downloadRate: number;
+  /** Distinct peers being sent a part right now (at most uploadSlots + 1). */
+  servingPeers: number;
+}
+
+/** Window of the overall rates in status(). */
+const TOTAL_RATE_WINDOW_MS = 5000;
 
 export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPolicy {
   const { log } = settings;
@@ -55,17 +85,49 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
   const upThrottle = createThrottle({ rate: settings.upRate });
   const downThrottle = createThrottle({ rate: settings.downRate ?? 0 });
   const noUpload = Boolean(settings.noUpload);
+  const identity = new SwarmIdentity();
+  const key = (remote: RemoteKey): RemoteKey => identity.resolve(remote);
+  const clock = settings.choker?.now ?? ((): number => performance.now());
+  const started = clock();
+  const upTotal = new RateMeter(TOTAL_RATE_WINDOW_MS);
+  const downTotal = new RateMeter(TOTAL_RATE_WINDOW_MS);
   return {
     upThrottle,
     downThrottle,
-    admission: noUpload ? REFUSE_ALL : choker,
+    admission: noUpload ? REFUSE_ALL : { admit: (remote: RemoteKey) => choker.admit(key(remote)) },
     traffic: {
-      uploaded: (remote: RemoteKey, bytes: number) => choker.uploaded(remote, bytes),
-      downloaded: (remote: RemoteKey, bytes: number) => choker.downloaded(remote, bytes),
+      uploaded: (remote: RemoteKey, bytes: number) => {
+        upTotal.add(bytes, clock());
+        choker.uploaded(key(remote), bytes);
+      },
+      downloaded: (remote: RemoteKey, bytes: number) => {
+        downTotal.add(bytes, clock());
+        choker.downloaded(key(remote), bytes);
+      },
     },
     choker,
+    identity,
+    learnHolders: (md5, holders) => {
+      const gone = identity.learn(md5, holders, settings.self);
+      for (const k of gone) choker.forget(k);
+      if (gone.length) log?.debug({ md5, gone }, 'peers left the swarm; forgotten by the choker');
+      return gone;
+    },
     start: () => choker.start(),
     stop: () => choker.stop(),
-    status: () => ({ ...choker.status(), upRate: upThrottle.rate, downRate: downThrottle.rate, noUpload }),
+    status: () => {
+      const now = clock();
+      return {
+        ...choker.status(),
+        upRate: upThrottle.rate,
+        downRate: downThrottle.rate,
+        noUpload,
+        uploaded: upTotal.total,
+        downloaded: downTotal.total,
+        uploadRate: upTotal.rate(now, TOTAL_RATE_WINDOW_MS, started),
+        downloadRate: downTotal.rate(now, TOTAL_RATE_WINDOW_MS, started),
+        servingPeers: choker.servingPeers(),
+      };
+    },
   };
 }

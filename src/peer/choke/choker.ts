@@ -7,7 +7,7 @@
  * State: at most `uploadSlots` regular unchoked peers plus one optimistic one.
  * `round(now)` (every 10 s) re-chokes:
  *  * interested peers (asked us for a part in the last `interestMs`) are ranked
- *    (ranking.ts: tit-for-tat while downloading, fastest takers while seeding,
+ *    (ranking.ts: tit-for-tat while downloading, least served first while seeding,
  *    snubbing peers last) and the best `uploadSlots` are unchoked;
  *  * every `optimisticEveryRounds` rounds (30 s) the optimistic slot moves to
  *    another interested, not regularly unchoked peer at random, newcomers weighted

@@ -5,8 +5,11 @@
  * A snubbing peer (nothing received for `snubAfterMs`) never ranks above one
  * that is not snubbing. Ties go to the peer we upload to fastest, then to chance.
  *
- * Seeding: the peers we upload to fastest first (they take what we give quickly,
- * so the data spreads), ties to chance.
+ * Seeding: round robin, the peers we uploaded least to over the ranking window
+ * first, ties to chance. A seed's job is to spread parts to everyone: a peer that
+ * got nothing from us has nothing to trade yet, and with "fastest takers first"
+ * the same few keep the slots while the others starve (measured with
+ * bench:swarm: peers left without a seed slot idled their upload for 10 s+).
  *
  * Optimistic unchoke: a weighted random pick, newcomers (never traded with us)
  * weighted higher so they get a first part to trade.
@@ -39,7 +42,7 @@ export function rank(candidates: readonly Candidate[], mode: ChokeMode, random: 
       if (a.c.snubbed !== b.c.snubbed) return a.c.snubbed ? 1 : -1;
       if (a.c.downloadRate !== b.c.downloadRate) return b.c.downloadRate - a.c.downloadRate;
     }
-    if (a.c.uploadRate !== b.c.uploadRate) return b.c.uploadRate - a.c.uploadRate;
+    if (a.c.uploadRate !== b.c.uploadRate) return mode === 'seeding' ? a.c.uploadRate - b.c.uploadRate : b.c.uploadRate - a.c.uploadRate;
     return a.tie - b.tie;
   });
   return keyed.map((k) => k.c);

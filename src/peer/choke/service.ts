@@ -7,6 +7,8 @@
  * The protocol has no choke message, so a RETP from a choked peer waits up to
  * `admissionWaitMs` (2 s) for a slot, either at a round or when a slot falls
  * empty; then `admit` resolves null and the uploader closes without a reply.
+ * Hard cap: at most `uploadSlots + 1` distinct peers are being served at once
+ * (a peer choked mid-part finishes that part first; see `mayServe`).
  *
  * Usage (one per peer process, shared by every connection):
  *   const choker = new ChokerService({ uploadSlots: 4 });
@@ -130,13 +132,13 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     if (this.stopped) return Promise.resolve(null);
     const now = this.now();
     this.choker.requested(remote, now);
-    if (this.choker.claimVacancy(remote, now, this.busy)) return Promise.resolve(this.grant(remote));
+    if (this.mayServe(remote, now)) return Promise.resolve(this.grant(remote));
     return new Promise((resolve) => {
       const waiter: Waiter = { remote, resolve, timer: null };
       waiter.timer = this.timers.setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         // last chance: a holder may have gone idle while we waited
-        resolve(!this.stopped && this.choker.claimVacancy(remote, this.now(), this.busy) ? this.grant(remote) : null);
+        resolve(!this.stopped && this.mayServe(remote, this.now()) ? this.grant(remote) : null);
       }, this.admissionWaitMs);
       this.waiters.push(waiter);
     });
@@ -153,6 +155,8 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
   /** A peer left the swarm: forget it and hand its slot to a waiter. */
   forget(remote: RemoteKey): void {
     this.choker.forget(remote);
+    // its connections are gone or going: they no longer hold a place under the cap
+    this.serving.delete(remote);
     this.wakeWaiters();
   }
 
@@ -172,6 +176,22 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
 
   private readonly busy = (remote: RemoteKey): boolean => (this.serving.get(remote) ?? 0) > 0;
 
+  /**
+   * Unchoked (or takes an empty slot), and the cap holds: at most
+   * `uploadSlots + 1` distinct peers are served at once. A peer choked by a round
+   * finishes the part it is being sent (never cut mid-part), so a newly unchoked
+   * peer waits for that part to end rather than pushing the count above the cap.
+   */
+  private mayServe(remote: RemoteKey, now: number): boolean {
+    if (!this.choker.claimVacancy(remote, now, this.busy)) return false;
+    return this.busy(remote) || this.serving.size < this.choker.options.uploadSlots + 1;
+  }
+
+  /** Distinct peers being served now (never above uploadSlots + 1). */
+  servingPeers(): number {
+    return this.serving.size;
+  }
+
   private tick(): void {
     if (!this.running) return;
     // schedule first: a throwing onRound observer must not stop the rounds
@@ -185,7 +205,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     const now = this.now();
     const still: Waiter[] = [];
     for (const w of this.waiters) {
-      if (this.choker.claimVacancy(w.remote, now, this.busy)) {
+      if (this.mayServe(w.remote, now)) {
         this.timers.clearTimeout(w.timer);
         w.resolve(this.grant(w.remote));
       } else {
