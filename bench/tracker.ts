@@ -5,12 +5,23 @@
  * writes a fixed reply of the same size, i.e. the physical limit of this
  * machine for one connection per request, with the same client.
  *
- *   node dist/bench/tracker.js [--seconds 3] [--warmup 0.5] [--concurrency 64] [--json]
+ *   node dist/bench/tracker.js [--seconds 3] [--warmup 0.5] [--concurrency 32] [--client auto|c|node] [--json]
+ *                              [--only FCHU|RPAD] [--no-reference]
  *
- * Each run is preceded by an unmeasured warm-up (JIT, socket buffers).
+ * The client is bench/loadgen.c (epoll, one thread, closed loop: `concurrency`
+ * connections in flight, one request each), compiled with `cc -O2` into a
+ * temporary directory at every run; without a C compiler (or with
+ * `--client node`) it is a Node client, which costs about as much CPU per
+ * connection as the server and so caps what can be measured on a small machine.
+ * The tracker runs as deployed: SQLite store (RPAD committed before its reply)
+ * and the dashboard (metrics hooks) on a free port.
+ *
+ * Each run is preceded by an unmeasured warm-up (JIT, socket buffers). With a
+ * closed loop, mean latency = concurrency / throughput (Little's law): keep
+ * concurrency low enough for the latency target at the throughput measured.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +31,10 @@ import { fileURLToPath } from 'node:url';
 import { type Message, type PeerAddress, encodeMessage } from '../src/protocol/index.js';
 
 const HOST = '127.0.0.1';
-const CLI = fileURLToPath(new URL('../../bin/bugtorrent.js', import.meta.url));
+// BENCH_TRACKER_CLI=/path/to/bin/bugtorrent.js benchmarks another build (before/after comparisons).
+const CLI = process.env['BENCH_TRACKER_CLI'] ?? fileURLToPath(new URL('../../bin/bugtorrent.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
+const LOADGEN_SOURCE = fileURLToPath(new URL('../../bench/loadgen.c', import.meta.url));
 
 // ---- The reference server (run as a child: `tracker.js --reference-server REQ REPLY`) -----
 if (process.argv[2] === '--reference-server') {
@@ -45,13 +58,33 @@ if (process.argv[2] === '--reference-server') {
   await main();
 }
 
-interface Options { seconds: number; warmup: number; concurrency: number; json: boolean }
+interface Options {
+  seconds: number;
+  warmup: number;
+  concurrency: number;
+  json: boolean;
+  client: 'auto' | 'c' | 'node';
+  /** Run only these requests (profiling one path); default both. */
+  only: ReadonlySet<string>;
+  /** Skip the reference server (profiling the tracker alone). */
+  reference: boolean;
+}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 3, warmup: 0.5, concurrency: 64, json: false };
+  const o: Options = { seconds: 3, warmup: 0.5, concurrency: 32, json: false, client: 'auto', only: new Set(['FCHU', 'RPAD']), reference: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') o.json = true;
+    else if (a === '--no-reference') o.reference = false;
+    else if (a === '--only') {
+      const what = (argv[++i] ?? '').toUpperCase();
+      if (what !== 'FCHU' && what !== 'RPAD') throw new Error('--only must be FCHU or RPAD');
+      o.only = new Set([what]);
+    } else if (a === '--client') {
+      const c = argv[++i];
+      if (c !== 'auto' && c !== 'c' && c !== 'node') throw new Error('--client must be auto, c or node');
+      o.client = c;
+    }
     else if (a === '--seconds') o.seconds = Number(argv[++i]);
     else if (a === '--warmup') o.warmup = Number(argv[++i]);
     else if (a === '--concurrency') o.concurrency = Number(argv[++i]);
@@ -121,7 +154,68 @@ function setup(port: number, requests: Buffer[], replyLength: (i: number) => num
   });
 }
 
-interface Result { requests: number; errors: number; seconds: number; rps: number; p50: number; p99: number; serverCpuUsPerRequest: number }
+interface Result {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  serverCpuUsPerRequest: number;
+  /** The load generator's own CPU per request (C client only). */
+  clientCpuUsPerRequest?: number;
+  firstError?: string | null;
+}
+
+/** Compiles bench/loadgen.c into `dir`; null when there is no working `cc` (or the source is missing). */
+function buildLoadgen(dir: string): string | null {
+  const out = join(dir, 'loadgen');
+  const r = spawnSync('cc', ['-O2', '-o', out, LOADGEN_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.error || r.status !== 0) {
+    process.stderr.write(`bench: cannot build the C load generator (${r.error?.message ?? r.stderr.toString().trim()}); using the Node client\n`);
+    return null;
+  }
+  return out;
+}
+
+/**
+ * The C client: `requests` (equal lengths) are used in turn. It does its own
+ * warm-up and reads the server's CPU time from /proc at the edges of the
+ * measured window. Bounded: warm-up + seconds + at most 2 s to drain.
+ */
+function driveC(loadgen: string, dir: string, server: ChildProcess, port: number, requests: Buffer[], replyLength: number, expect: string | null, o: Options): Promise<Result> {
+  const requestLength = requests[0]!.length;
+  if (requests.some((r) => r.length !== requestLength)) throw new Error('requests must have one length');
+  const file = join(dir, 'requests.bin');
+  writeFileSync(file, Buffer.concat(requests));
+  const args = [
+    '--host', HOST, '--port', String(port), '--seconds', String(o.seconds), '--warmup', String(o.warmup),
+    '--concurrency', String(o.concurrency), '--reply-len', String(replyLength), '--request-len', String(requestLength),
+    '--requests', file, '--pid', String(server.pid ?? 0),
+    ...(expect ? ['--expect', expect] : []),
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(loadgen, args, { timeout: (o.warmup + o.seconds + 30) * 1000 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`loadgen failed: ${err.message} ${stderr}`));
+        return;
+      }
+      const r = JSON.parse(stdout) as Result & { p90: number; max: number };
+      const nan = (n: number): number => (n < 0 ? NaN : n);
+      resolve({
+        requests: r.requests,
+        errors: r.errors,
+        seconds: r.seconds,
+        rps: r.rps,
+        p50: nan(r.p50),
+        p99: nan(r.p99),
+        serverCpuUsPerRequest: nan(r.serverCpuUsPerRequest),
+        clientCpuUsPerRequest: r.clientCpuUsPerRequest,
+        firstError: r.firstError,
+      });
+    });
+  });
+}
 
 /** CPU seconds (user + system) a process has used so far, from /proc (NaN where there is no /proc). */
 function cpuSeconds(pid: number | undefined): number {
@@ -169,10 +263,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bugtorrent-bench-'));
   const children: ChildProcess[] = [];
   try {
+    const loadgen = o.client === 'node' ? null : buildLoadgen(dir);
+    if (o.client === 'c' && loadgen === null) throw new Error('--client c: no C compiler');
     // BENCH_TRACKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the tracker child.
     const nodeArgs = (process.env['BENCH_TRACKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const tracker = await spawnWaiting(
-      [...nodeArgs, CLI, 'tracker', '--host', HOST, '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'info', '--max-connections', '4096'],
+      [...nodeArgs, CLI, 'tracker', '--host', HOST, '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'info', '--max-connections', '4096', '--http-port', '0'],
       (l) => (l['msg'] === 'listening' ? (l['port'] as number) : undefined),
     );
     children.push(tracker.child);
@@ -200,36 +296,49 @@ async function main(): Promise<void> {
     };
     const rpadRequestLength = rpad().length;
     k = 0;
+    const rpadDistinct = (PEERS - HOLDERS) * PARTS;
+    // Enough distinct RPADs for 60 000 req/s over warm-up + run: a repeat would take the idempotent (no-write) path.
+    const rpadCount = Math.min(rpadDistinct, Math.ceil(60_000 * (o.seconds + o.warmup)));
 
-    const fchu = await drive(tracker.child, port, () => fchuRequest, fchuReplyLength, o);
-    const rpadResult = await drive(tracker.child, port, rpad, 12, o);
+    const run = (server: ChildProcess, p: number, requests: Buffer[], next: () => Buffer, replyLength: number, expect: string | null): Promise<Result> =>
+      loadgen ? driveC(loadgen, dir, server, p, requests, replyLength, expect, o) : drive(server, p, next, replyLength, o);
+
+    const SKIPPED: Result = { requests: 0, errors: 0, seconds: 0, rps: NaN, p50: NaN, p99: NaN, serverCpuUsPerRequest: NaN };
+    const fchu = o.only.has('FCHU') ? await run(tracker.child, port, [fchuRequest], () => fchuRequest, fchuReplyLength, 'AFCH') : SKIPPED;
+    const rpadResult = o.only.has('RPAD') ? await run(tracker.child, port, loadgen ? Array.from({ length: rpadCount }, rpad) : [], rpad, 12, 'APAD') : SKIPPED;
+    if (loadgen && rpadResult.requests > rpadCount) process.stderr.write(`bench: ${rpadResult.requests} RPADs but only ${rpadCount} distinct ones: some repeated\n`);
     tracker.child.kill('SIGTERM');
 
-    const refFchu = await spawnWaiting([SELF, '--reference-server', String(fchuRequest.length), String(fchuReplyLength)], (l) => l['port'] as number);
-    children.push(refFchu.child);
-    const refF = await drive(refFchu.child, refFchu.port, () => fchuRequest, fchuReplyLength, o);
-    refFchu.child.kill('SIGTERM');
-    const refRpad = await spawnWaiting([SELF, '--reference-server', String(rpadRequestLength), '12'], (l) => l['port'] as number);
-    children.push(refRpad.child);
-    const refR = await drive(refRpad.child, refRpad.port, () => Buffer.alloc(rpadRequestLength, 0x42), 12, o);
+    /** The reference server for one request/reply size, driven like the tracker. */
+    const reference = async (requestLength: number, replyLength: number): Promise<Result> => {
+      const ref = await spawnWaiting([SELF, '--reference-server', String(requestLength), String(replyLength)], (l) => l['port'] as number);
+      children.push(ref.child);
+      const request = Buffer.alloc(requestLength, 0x42);
+      const result = await run(ref.child, ref.port, [request], () => request, replyLength, null);
+      ref.child.kill('SIGTERM');
+      return result;
+    };
+    const refF = o.reference && o.only.has('FCHU') ? await reference(fchuRequest.length, fchuReplyLength) : SKIPPED;
+    const refR = o.reference && o.only.has('RPAD') ? await reference(rpadRequestLength, 12) : SKIPPED;
 
     const rows = [
       { name: 'FCHU', ours: fchu, reference: refF, replyBytes: fchuReplyLength },
       { name: 'RPAD', ours: rpadResult, reference: refR, replyBytes: 12 },
-    ];
+    ].filter((r) => o.only.has(r.name));
     if (o.json) {
       process.stdout.write(
         `${JSON.stringify({
           bench: 'tracker',
           seconds: o.seconds,
           concurrency: o.concurrency,
+          client: loadgen ? 'c' : 'node',
           results: rows.map((r) => ({ request: r.name, replyBytes: r.replyBytes, ours: r.ours, reference: r.reference, ratio: r.ours.rps / r.reference.rps })),
         })}\n`,
       );
     } else {
       const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
       const lines = [
-        `tracker bench: one connection per request, ${o.concurrency} concurrent clients, ${o.seconds} s each after ${o.warmup} s of warm-up, reference = plain Node TCP server with a fixed reply of the same size`,
+        `tracker bench: one connection per request, ${o.concurrency} concurrent connections (${loadgen ? 'C epoll client, bench/loadgen.c' : 'Node client'}), ${o.seconds} s each after ${o.warmup} s of warm-up, reference = plain Node TCP server with a fixed reply of the same size`,
         '',
         '| request | reply B | ours req/s | p50 ms | p99 ms | errors | server CPU µs/req | reference req/s | p50 ms | p99 ms | server CPU µs/req | ours/reference req/s |',
         '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -238,6 +347,12 @@ async function main(): Promise<void> {
             `| ${r.name} | ${r.replyBytes} | ${f(r.ours.rps)} | ${f(r.ours.p50, 2)} | ${f(r.ours.p99, 2)} | ${r.ours.errors} | ${f(r.ours.serverCpuUsPerRequest)} | ${f(r.reference.rps)} | ${f(r.reference.p50, 2)} | ${f(r.reference.p99, 2)} | ${f(r.reference.serverCpuUsPerRequest)} | ${f(r.ours.rps / r.reference.rps, 2)} |`,
         ),
       ];
+      if (loadgen) {
+        const client = rows.map((r) => `${r.name} ${f(r.ours.clientCpuUsPerRequest ?? NaN)} / ${f(r.reference.clientCpuUsPerRequest ?? NaN)}`).join(', ');
+        lines.push('', `load generator CPU µs/req (ours / reference): ${client}`);
+        const errs = rows.flatMap((r) => [r.ours.firstError, r.reference.firstError]).filter(Boolean);
+        if (errs.length > 0) lines.push(`first client errors: ${errs.join('; ')}`);
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
     }
   } finally {

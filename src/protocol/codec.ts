@@ -7,6 +7,7 @@ import { ProtocolError, LongMessageError, ShortMessageError, UnexpectedCommandEr
 import {
   type AnyCodec,
   type DecodeContext,
+  type FixedCodec,
   type Layout,
   bitmapWidth,
   checkBitmap,
@@ -81,6 +82,64 @@ export function acceptCommand(raw: Buffer, accept: readonly Command[]): Command 
 export function* decodeBody<C extends Command>(command: C, ctx: DecodeContext = {}): Decoding<MessageOf<C>> {
   const body = yield* decodeLayout(MESSAGES[command], ctx, command);
   return { command, ...body } as MessageOf<C>;
+}
+
+// ---- Fixed-width messages -----------------------------------------------------
+
+/** A field of a fixed-width message and where it starts in the body (after the command). */
+export interface FixedField {
+  readonly name: string;
+  readonly codec: FixedCodec<unknown>;
+  readonly offset: number;
+}
+
+/** The layout of a message whose fields all have constant widths, flattened: offsets and total width. */
+export interface FixedLayout {
+  readonly width: number;
+  readonly fields: readonly FixedField[];
+}
+
+/** Offsets and total width for every all-fixed message, computed once from the table (null for the others). */
+const FIXED_LAYOUTS = new Map<Command, FixedLayout | null>(
+  (Object.keys(MESSAGES) as Command[]).map((command) => {
+    const layout: Layout = MESSAGES[command];
+    if (!layout.every((f) => f.codec.kind === 'fixed')) return [command, null];
+    let width = 0;
+    const fields = layout.map((f) => {
+      const codec = f.codec as FixedCodec<unknown>;
+      const field: FixedField = { name: f.name, codec, offset: width };
+      width += codec.width;
+      return field;
+    });
+    return [command, { width, fields }];
+  }),
+);
+
+/** The flattened layout of `command` when every field has a fixed width (LOGI, FCHU, RPAD, ...), else null. */
+export function fixedLayout(command: Command): FixedLayout | null {
+  return FIXED_LAYOUTS.get(command) ?? null;
+}
+
+/**
+ * Decodes the body of an all-fixed message from `bytes` at `offset` (which must
+ * hold `layout.width` bytes) in one pass: the same field codecs, the same
+ * checks and the same error paths as the coroutine, without resuming it per field.
+ */
+export function decodeFixedBody<C extends Command>(command: C, layout: FixedLayout, bytes: Buffer, offset: number): MessageOf<C> {
+  const out: Record<string, unknown> = { command };
+  const fields = layout.fields;
+  let i = 0;
+  try {
+    for (; i < fields.length; i++) {
+      const f = fields[i] as FixedField;
+      const start = offset + f.offset;
+      out[f.name] = f.codec.read(bytes.subarray(start, start + f.codec.width));
+    }
+  } catch (err) {
+    if (err instanceof ProtocolError) err.message = `${command}.${(fields[i] as FixedField).name}: ${err.message}`;
+    throw err;
+  }
+  return out as MessageOf<C>;
 }
 
 /**

@@ -5,9 +5,11 @@
  * message split at any byte, or several messages in one chunk, read the same.
  */
 import { BufferLimitError, ProtocolError, ShortMessageError } from '../errors.js';
-import { COMMAND_WIDTH, type Decoding, acceptCommand, decodeBody } from './codec.js';
+import { COMMAND_WIDTH, type Decoding, acceptCommand, decodeBody, decodeFixedBody, fixedLayout } from './codec.js';
 import type { DecodeContext } from './fields.js';
 import type { Command, Message } from './messages.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface MessageReaderOptions {
   /** Commands this endpoint accepts; anything else is an error. */
@@ -81,8 +83,19 @@ export class MessageReader {
       for (;;) {
         if (this.decoding === null) {
           if (this.available < COMMAND_WIDTH) break;
-          this.current = acceptCommand(this.take(COMMAND_WIDTH), this.options.accept);
-          this.decoding = decodeBody(this.current, this.options.context?.(this.current) ?? {});
+          const command = acceptCommand(this.take(COMMAND_WIDTH), this.options.accept);
+          this.current = command;
+          const context = this.options.context?.(command) ?? {};
+          // Fast path: an all-fixed message (widths from the table) already here in full
+          // is decoded in one pass; anything else goes through the coroutine.
+          const fixed = fixedLayout(command);
+          if (fixed !== null && this.available >= fixed.width) {
+            const message = decodeFixedBody(command, fixed, fixed.width > 0 ? this.take(fixed.width) : EMPTY, 0);
+            this.current = null;
+            deliver(message);
+            continue;
+          }
+          this.decoding = decodeBody(command, context);
           if (this.advance(undefined, deliver)) continue;
         }
         if (this.available < this.need) break;

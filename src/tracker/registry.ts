@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, RequestRefusedError } from '../errors.js';
-import { type PeerAddress, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
+import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
 import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
 import type { FileRecord, Store } from './store.js';
@@ -244,17 +244,24 @@ export class Registry implements TrackerView {
     const file = this.fileMap.get(md5);
     if (!file) refuse(ErrorCode.UNKNOWN_FILE, `RPAD for unknown file ${md5}`);
     if (part >= file.parts) refuse(ErrorCode.PART_OUT_OF_RANGE, `RPAD ${md5} part ${part}: the file has ${file.parts} parts (0..${file.parts - 1})`);
-    let bitmap = session.holdings.get(md5);
+    const bitmap = session.holdings.get(md5);
     if (bitmap && hasPart(bitmap, part)) return { partsHeld: session.counts.get(md5) as number };
-    // Write the new bitmap through first, then change memory.
-    const next = bitmap ? Buffer.from(bitmap) : emptyBitmap(file.parts);
-    setPart(next, part);
-    this.store.savePart(sessionId, md5, next);
-    if (bitmap) bitmap.set(next);
-    else {
-      bitmap = next;
-      session.holdings.set(md5, bitmap);
-      file.owners.set(sessionId, bitmap);
+    // Write the new bitmap through first; memory keeps the change only once it is committed.
+    if (bitmap) {
+      // Set the bit in place (no copy of the bitmap per RPAD) and take it back if the store fails.
+      setPart(bitmap, part);
+      try {
+        this.store.savePart(sessionId, md5, bitmap);
+      } catch (err) {
+        clearPart(bitmap, part);
+        throw err;
+      }
+    } else {
+      const next = emptyBitmap(file.parts);
+      setPart(next, part);
+      this.store.savePart(sessionId, md5, next);
+      session.holdings.set(md5, next);
+      file.owners.set(sessionId, next);
     }
     file.version = ++this.versions;
     const partsHeld = (session.counts.get(md5) ?? 0) + 1;

@@ -36,11 +36,18 @@ const LOGIN_FAILED = encodeMessage(LOGIN_FAILED_REPLY);
 /** Errors listening on `::` that mean "no IPv6 here": fall back to IPv4. */
 const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL']);
 
+/**
+ * Accept queue length asked of listen(2) (the kernel caps it at net.core.somaxconn).
+ * Node's default of 511 overflows when a burst of one-request connections
+ * arrives at once; an overflow drops the SYN and costs the client a 1 s retry.
+ */
+const LISTEN_BACKLOG = 4096;
+
 function listenOn(server: Server, options: { host: string; port: number; ipv6Only?: boolean }): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen(options, () => {
+    server.listen({ ...options, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve(server.address() as AddressInfo);
     });
@@ -56,7 +63,6 @@ function remoteOf(socket: Socket): string {
 
 export class TrackerServer {
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
   private readonly connections = new Set<Connection>();
   private readonly context: HandlerContext;
   /** One timer for all idle timeouts (cheaper than a timer per connection at thousands of connections/s). */
@@ -82,7 +88,7 @@ export class TrackerServer {
   }
 
   get openConnections(): number {
-    return this.sockets.size;
+    return this.connections.size;
   }
 
   /** Dual-stack on `::` (falling back to 0.0.0.0 without IPv6) unless `host` names one address. */
@@ -103,17 +109,17 @@ export class TrackerServer {
     clearInterval(this.sweeper);
     return new Promise((resolve) => {
       if (!this.server.listening) {
-        for (const s of this.sockets) s.destroy();
+        for (const c of this.connections) c.socket.destroy();
         resolve();
         return;
       }
       this.server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
+      for (const c of this.connections) c.socket.destroy();
     });
   }
 
   private onConnection(socket: Socket): void {
-    if (this.sockets.size >= this.limits.maxConnections) {
+    if (this.connections.size >= this.limits.maxConnections) {
       this.log.warn(
         { remote: remoteOf(socket), code: ErrorCode.LIMIT_EXCEEDED, limit: this.limits.maxConnections },
         'connection closed: too many open connections',
@@ -121,16 +127,16 @@ export class TrackerServer {
       socket.destroy();
       return;
     }
-    this.sockets.add(socket);
-    this.hooks.connections(this.sockets.size);
-    const connection = new Connection(socket, this.context, this.log, this.limits, this.hooks);
+    const connection = new Connection(socket, this.context, this.log, this.limits, this.hooks, this.onClose);
     this.connections.add(connection);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.connections.delete(connection);
-      this.hooks.connections(this.sockets.size);
-    });
+    this.hooks.connections(this.connections.size);
   }
+
+  /** A connection's socket closed: forget it and report the new count. */
+  private readonly onClose = (connection: Connection): void => {
+    this.connections.delete(connection);
+    this.hooks.connections(this.connections.size);
+  };
 }
 
 /** One client connection: framing, the request queue, and how it ends. */
@@ -144,13 +150,20 @@ class Connection {
   private replies = 0;
   /** Date.now() of the last bytes in or out. */
   private lastActive = Date.now();
+  /** Whether a 'drain' listener is installed (only once a reply had to wait for the socket). */
+  private drainListening = false;
+  /** Hands each decoded request to the queue (one function per connection, not one per chunk). */
+  private readonly deliver = (m: Message): void => {
+    this.queue.push(m);
+  };
 
   constructor(
-    private readonly socket: Socket,
+    readonly socket: Socket,
     private readonly context: HandlerContext,
     private readonly log: Logger,
     limits: ServerLimits,
     private readonly hooks: ServerHooks,
+    onClose: (connection: Connection) => void,
   ) {
     this.reader = new MessageReader({ accept: TRACKER_REQUESTS, maxBuffered: limits.maxBuffered });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -158,14 +171,12 @@ class Connection {
       this.ended = true;
       this.pump();
     });
-    socket.on('drain', () => {
-      this.lastActive = Date.now();
-      this.pump();
-    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.closing = true;
       if (this.log.isLevelEnabled('debug')) this.log.debug({ remote: this.remote, code: err.code, reason: err.message }, 'connection error');
     });
+    // 'close' is emitted once: on() spares the wrapper once() allocates.
+    socket.on('close', () => onClose(this));
   }
 
   /** Looked up only for log lines (getpeername is a system call). */
@@ -190,7 +201,7 @@ class Connection {
     if (this.closing) return;
     const started = performance.now();
     try {
-      this.reader.feed(chunk, (m) => this.queue.push(m));
+      this.reader.feed(chunk, this.deliver);
     } catch (err) {
       // Requests completed before the bad bytes still get their replies, in order.
       while (this.queue.length > 0) this.serve(this.queue.shift() as Message);
@@ -207,8 +218,10 @@ class Connection {
     }
     if (this.closing) return;
     // Stop reading while replies wait for the client to read them.
-    if (this.queue.length > 0) this.socket.pause();
-    else if (this.socket.isPaused()) this.socket.resume();
+    if (this.queue.length > 0) {
+      this.socket.pause();
+      this.listenDrain();
+    } else if (this.socket.isPaused()) this.socket.resume();
     if (this.ended && this.queue.length === 0) {
       this.closing = true;
       try {
@@ -218,8 +231,23 @@ class Connection {
         this.malformed(err, performance.now());
         return;
       }
-      this.socket.end();
+      // The client sent its FIN and every reply is answered. When they have all been
+      // handed to the kernel, closing the descriptor sends them and then our FIN,
+      // like end() but without the shutdown(2) round trip through libuv; replies
+      // still queued in Node take the end() path, which flushes them first.
+      if (this.socket.writableLength === 0) this.socket.destroy();
+      else this.socket.end();
     }
+  }
+
+  /** Installs the 'drain' listener the first time a write fills the socket's buffer. */
+  private listenDrain(): void {
+    if (this.drainListening) return;
+    this.drainListening = true;
+    this.socket.on('drain', () => {
+      this.lastActive = Date.now();
+      this.pump();
+    });
   }
 
   private serve(request: Message): void {
@@ -241,7 +269,8 @@ class Connection {
       return;
     }
     this.replies++;
-    this.socket.write(reply);
+    // A reply the kernel did not take at once: count its draining as activity.
+    if (!this.socket.write(reply)) this.listenDrain();
     this.hooks.request(request.command, 'ok', (performance.now() - started) / 1000);
   }
 
