@@ -86,16 +86,33 @@ export function createTrackerMetrics(view: TrackerView, options: { defaultMetric
   stateGauge('bugtorrent_tracker_file_parts', 'Parts of all registered files (sum of #part).', (s) => s.fileParts);
   stateGauge('bugtorrent_tracker_parts_registered', 'Part ownerships registered: (peer, part) pairs over all files.', (s) => s.held);
 
+  // Label children resolved once per label set: prom-client hashes a label
+  // object on every inc()/observe(), which is measurable at thousands of requests/s.
+  // The sets are bounded (known commands, outcomes and event types, plus `other`).
+  const requestCounters = new Map<string, ReturnType<typeof requests.labels>>();
+  const latencyHistograms = new Map<string, ReturnType<typeof latency.labels>>();
+  const eventCounters = new Map<string, ReturnType<typeof events.labels>>();
+  const cached = <T>(cache: Map<string, T>, key: string, make: () => T): T => {
+    let child = cache.get(key);
+    if (child === undefined) {
+      child = make();
+      cache.set(key, child);
+    }
+    return child;
+  };
+
   return {
     registry,
     request(record) {
       const command = KNOWN_COMMANDS.has(record.command) ? record.command : 'other';
       const outcome = KNOWN_OUTCOMES.has(record.outcome) ? record.outcome : 'other';
-      requests.inc({ command, outcome });
-      if (Number.isFinite(record.seconds) && record.seconds >= 0) latency.observe({ command }, record.seconds);
+      cached(requestCounters, `${command} ${outcome}`, () => requests.labels({ command, outcome })).inc();
+      if (Number.isFinite(record.seconds) && record.seconds >= 0) {
+        cached(latencyHistograms, command, () => latency.labels({ command })).observe(record.seconds);
+      }
     },
     event(event) {
-      events.inc({ type: event.type });
+      cached(eventCounters, event.type, () => events.labels({ type: event.type })).inc();
     },
     connections(n) {
       if (Number.isFinite(n) && n >= 0) open.set(n);
