@@ -4,3 +4,4 @@ export * from './codec.js';
 export * from './fields.js';
 export * from './messages.js';
 export * from './reader.js';
+export * from './query.js';

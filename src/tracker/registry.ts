@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, RequestRefusedError } from '../errors.js';
-import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
+import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf, queryNeedle } from '../protocol/index.js';
 import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
 import type { FileRecord, Store } from './store.js';
@@ -205,11 +205,11 @@ export class Registry implements TrackerView {
   /** LOOK: `*` lists every file; anything else is a literal, case-insensitive substring of the name. */
   look(sessionId: string, query: string): FileRecord[] {
     this.session(sessionId);
-    const needle = query.toLowerCase();
+    const needle = queryNeedle(query);
     const out: FileRecord[] = [];
     for (const f of this.fileMap.values()) {
       if (out.length >= this.maxList) break;
-      if (query === '*' || f.lowerName.includes(needle)) {
+      if (needle === null || f.lowerName.includes(needle)) {
         out.push({ md5: f.md5, fileName: f.fileName, fileLength: f.fileLength, partLength: f.partLength, parts: f.parts });
       }
     }

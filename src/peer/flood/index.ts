@@ -15,7 +15,6 @@ export * from './courier.js';
 export * from './dedup.js';
 export * from './hits.js';
 export * from './limiter.js';
-export * from './match.js';
 export * from './neighbors.js';
 export * from './options.js';
 export * from './pktid.js';

@@ -8,7 +8,7 @@ import type { MessageOf } from '../../protocol/messages.js';
 import { remoteKey } from '../bandwidth.js';
 import type { DuplicateWindow } from './dedup.js';
 import type { KeyedTokenBucket } from './limiter.js';
-import { matchesQuery, normalizeQuery } from './match.js';
+import { matchesQuery, normalizeQuery } from '../../protocol/query.js';
 import { type Neighbor, endpointOf, usableIPv4, usableIPv6 } from './neighbors.js';
 
 export type Quer = MessageOf<'QUER'>;

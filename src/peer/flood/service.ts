@@ -12,7 +12,7 @@ import { remoteKey } from '../bandwidth.js';
 import { type Connect, Courier } from './courier.js';
 import { DEFAULT_DUPLICATE_CAP, DEFAULT_DUPLICATE_WINDOW_MS, DuplicateWindow } from './dedup.js';
 import { KeyedTokenBucket } from './limiter.js';
-import { normalizeQuery } from './match.js';
+import { normalizeQuery } from '../../protocol/query.js';
 import { type AddResult, type NeighborSet, endpointOf, formatNeighbor, usableIPv4, usableIPv6 } from './neighbors.js';
 import { type RandomBytes, newPktId, pktIdKey } from './pktid.js';
 import {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { matchesQuery } from '../../src/peer/flood/match.js';
+import { matchesQuery } from '../../src/protocol/query.js';
 import { newPktId, pktIdKey } from '../../src/peer/flood/pktid.js';
 
 test('matching is LOOK matching: `*` alone for all, else a literal case-insensitive substring of the trimmed query', () => {
@@ -13,7 +13,7 @@ test('matching is LOOK matching: `*` alone for all, else a literal case-insensit
   assert.equal(matchesQuery('so*ng', 'a so*ng'), true);
   assert.equal(matchesQuery('%', 'abc'), false);
   assert.equal(matchesQuery('_', 'a_b'), true);
-  assert.equal(matchesQuery('', 'abc'), false, 'an empty query matches nothing');
+  assert.equal(matchesQuery('', 'abc'), true, 'an empty query is the empty substring (the flood refuses it earlier)');
   assert.equal(matchesQuery('song two', 'song  two'), false, 'inner spaces are literal');
   assert.equal(matchesQuery('ÉTÉ', 'photos été 2025'), true);
 });
@@ -22,7 +22,7 @@ test('matching agrees with a substring model', () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 8 }), fc.string({ maxLength: 30 }), (q, name) => {
       const t = q.replace(/^ +| +$/g, '');
-      const expected = t === '*' ? true : t === '' ? false : name.toLowerCase().includes(t.toLowerCase());
+      const expected = t === '*' ? true : name.toLowerCase().includes(t.toLowerCase());
       assert.equal(matchesQuery(q, name), expected);
       if (t !== '' && t !== '*') assert.equal(matchesQuery(q, `x${t.toUpperCase()}y`), `x${t.toUpperCase()}y`.toLowerCase().includes(t.toLowerCase()));
     }),
