@@ -103,7 +103,7 @@ export function registerPeerCommand(program: Command): void {
     .option('--http-host <host>', 'address for --http-port', '127.0.0.1')
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`)
     .option('--logout-retry <seconds>', 'when the tracker refuses to log us out, ask again this often', '5')
-    .option('--poll-interval <seconds>', 'ask the tracker who holds what this often while downloading', '3')
+    .option('--poll-interval <seconds>', 'ask the tracker who holds what this often while downloading (fresh availability keeps uploads busy)', '1')
     .option('--stall-timeout <seconds>', 'give up on an owner that sends nothing for this long', '10')
     .option('--chunk-size <bytes>', 'upload chunk size (AREP)', '4096')
     .option('--max-per-peer <n>', 'parts in flight per owner', '4')
@@ -141,7 +141,12 @@ async function runPeer(raw: RawOptions): Promise<void> {
   const peersIntervalMs = seconds('--peers-interval', raw.peersInterval) * 1000;
   const httpPort = raw.httpPort === undefined ? undefined : integer('--http-port', raw.httpPort, 0, 65535);
   let onRound: (r: RoundResult) => void = () => undefined;
-  const bw = createBandwidthPolicy({ upRate, downRate, noUpload: raw.upload === false, log, choker: { uploadSlots, onRound: (r) => onRound(r) } });
+  // Files we share as their source: seed spreading puts each part into the swarm once before any twice.
+  const origins = new Map<string, number>();
+  const bw = createBandwidthPolicy({
+    upRate, downRate, noUpload: raw.upload === false, log, choker: { uploadSlots, onRound: (r) => onRound(r) },
+    origin: (md5) => origins.get(md5) ?? null,
+  });
   let floodService: FloodService | null = null;
   const peer = new Peer({
     trackerHost: tracker.host,
@@ -177,6 +182,9 @@ async function runPeer(raw: RawOptions): Promise<void> {
   });
   const ui = new PeerUi(peer, log, { json: Boolean(raw.json), interactive, logoutRetryMs: seconds('--logout-retry', raw.logoutRetry) * 1000 || 5000, bw });
   onRound = (r) => ui.choke(r);
+  peer.on('peer-event', (e: PeerEvent) => {
+    if (e.event === 'shared') origins.set(e.md5, e.parts);
+  });
   let metrics: MetricsServer | null = null;
   let peersTimer: NodeJS.Timeout | null = null;
   try {

@@ -30,7 +30,7 @@ export interface UploadAdmission {
    * Resolves with a release function once `remote` holds an upload slot, or with
    * null if it stays choked; the uploader then closes the connection without a reply.
    */
-  admit(remote: RemoteKey): Promise<(() => void) | null>;
+  admit(remote: RemoteKey, request?: { md5: string; part: number }): Promise<(() => void) | null>;
 }
 
 export const ADMIT_ALL: UploadAdmission = { admit: () => Promise.resolve(() => undefined) };

@@ -99,10 +99,11 @@ export async function requestOnce(host: string, port: number, request: Message, 
         finish(err as Error);
       }
     });
-    socket.on('error', (err) => finish(new RemoteError(ErrorCode.CONNECTION, `${where}: ${err.message}`, { cause: err })));
-    socket.on('close', () =>
-      finish(new RemoteError(ErrorCode.NO_REPLY, `${where} closed the connection without answering ${request.command} (bad session, bad request, or refused)`)),
-    );
+    // After the reply these fire on our own destroy: build no error (a stack trace each) then.
+    socket.on('error', (err) => { if (!settled) finish(new RemoteError(ErrorCode.CONNECTION, `${where}: ${err.message}`, { cause: err })); });
+    socket.on('close', () => {
+      if (!settled) finish(new RemoteError(ErrorCode.NO_REPLY, `${where} closed the connection without answering ${request.command} (bad session, bad request, or refused)`));
+    });
     socket.write(bytes);
   });
 }

@@ -13,8 +13,8 @@ import type { Logger } from '../log.js';
 import { type PeerAddress, emptyBitmap, formatHostPort, hasPart, setPart, countParts, MAX_PART_COUNT } from '../protocol/index.js';
 import type { Throttle, TrafficRecorder } from './bandwidth.js';
 import type { LocalAddresses } from './connect.js';
-import { ConnectionPool, type FetchHandle, fetchPart } from './fetch.js';
-import { type FileStore, type LocalFile, StateFile, loadState, openPartial, partialPath, verifyFile } from './files.js';
+import { ConnectionPool, type FetchHandle, fetchPart, isChoked } from './fetch.js';
+import { type FileStore, type LocalFile, PrefixHasher, StateFile, checkHash, loadState, openPartial, partialPath } from './files.js';
 import { type OwnerView, pickPart } from './picker.js';
 import { sanitizeFileName } from './sanitize.js';
 import type { TrackerClient, TrackerFile, TrackerHolder } from './tracker-client.js';
@@ -86,6 +86,9 @@ interface Flight {
   cancelled: boolean;
 }
 
+/** After an owner choked us, leave it alone this long (plus up to as much again at random). */
+const CHOKED_RETRY_MS = 1000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class Download {
@@ -108,6 +111,9 @@ export class Download {
   private readonly allIn = new Promise<void>((r) => { this.finished = r; });
   private stopped = false;
   private pending = new Set<Promise<unknown>>();
+  /** RPADs under way: verification does not wait for them, the final event does. */
+  private reports = new Set<Promise<unknown>>();
+  private hasher: PrefixHasher | null = null;
   private readonly pool = new ConnectionPool();
 
   constructor(md5: string, private readonly deps: DownloadDeps) {
@@ -145,6 +151,7 @@ export class Download {
     this.pool.closeAll();
     await this.fh?.close().catch(() => undefined);
     this.fh = null;
+    await this.hasher?.close();
     await this.saver?.close();
     this.deps.emit(result);
     return result;
@@ -184,6 +191,7 @@ export class Download {
     const name = sanitizeFileName(info.fileName, this.md5);
     this.file = { md5: this.md5, fileName: name, fileLength: info.fileLength, partLength: info.partLength, parts: info.parts, bitmap, path, complete: false };
     this.deps.store.add(this.file);
+    this.hasher = new PrefixHasher(this.file);
     this.saver = await StateFile.create(
       dir,
       { version: 1, md5: this.md5, fileName: info.fileName, fileLength: info.fileLength, partLength: info.partLength },
@@ -207,7 +215,10 @@ export class Download {
     await Promise.allSettled([...this.pending]);
     await this.fh.close();
     this.fh = null;
-    return this.verify(name);
+    const result = await this.verify(name);
+    // Every part was reported (or the report failed and was logged) before we say so.
+    await Promise.allSettled([...this.reports]);
+    return result;
   }
 
   private partsBytes(bitmap: Buffer): number {
@@ -401,9 +412,14 @@ export class Download {
     const from = formatHostPort(flight.owner.address.ip4, flight.owner.port);
     const have = this.have;
     // State on disk first (so a restart keeps it), then tell the tracker and the user.
-    const after = this.saver!.markPart(part).then(async () => {
+    // md5 in order, from the bytes in hand when this part is next in line.
+    this.hasher?.landed(part, chunks);
+    const after = this.saver!.markPart(part).then(() => {
       this.deps.emit({ type: 'part', md5: this.md5, part, from, have, parts: file.parts });
-      await this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ md5: this.md5, part, err: err.message }, 'RPAD failed'));
+      // RPAD in the background: nothing waits for it but the final event.
+      const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ md5: this.md5, part, err: err.message }, 'RPAD failed'));
+      this.reports.add(report);
+      void report.finally(() => this.reports.delete(report));
     });
     this.track(after);
     if (have === file.parts) {
@@ -412,9 +428,21 @@ export class Download {
     }
   }
 
+  /** Times an owner choked us (held a RETP, then closed unanswered): not faults. */
+  chokedCount = 0;
+
   private failed(part: number, flight: Flight, err: unknown): void {
     if (flight.cancelled) return;
     const owner = flight.owner;
+    if (isChoked(err)) {
+      // Choked, not faulty: no failure count, no escalating back-off. Prefer the
+      // other owners for a while (slots free up between re-choke rounds), then ask again.
+      this.chokedCount++;
+      const wait = CHOKED_RETRY_MS + Math.floor(this.deps.random() * CHOKED_RETRY_MS);
+      owner.backoffUntil = Math.max(owner.backoffUntil, Date.now() + wait);
+      this.deps.log.info({ md5: this.md5, part, owner: owner.key, retryMs: wait }, 'choked by owner; asking others first');
+      return;
+    }
     owner.failures++;
     const backoff = Math.min(this.deps.tuning.maxBackoffMs, 500 * 2 ** (owner.failures - 1));
     owner.backoffUntil = Date.now() + backoff;
@@ -425,7 +453,9 @@ export class Download {
     const file = this.file!;
     const { dir, log } = this.deps;
     this.status = 'verifying';
-    const outcome = await verifyFile(file.path, this.md5, [...this.everSeen.values()], this.sharerKnown);
+    const hash = await this.hasher!.finish();
+    await this.hasher!.close();
+    const outcome = checkHash(hash, this.md5, [...this.everSeen.values()], this.sharerKnown);
     const seconds = (Date.now() - this.started) / 1000;
     if (outcome.status === 'verified') {
       const finalPath = await freeName(dir, name);

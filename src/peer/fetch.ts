@@ -84,9 +84,22 @@ export class ConnectionPool {
 }
 
 class FetchFailure extends RemoteError {
-  constructor(code: ErrorCodeValue, message: string, readonly silentClose: boolean) {
+  constructor(code: ErrorCodeValue, message: string, readonly silentClose: boolean, readonly choked = false) {
     super(code, message);
   }
+}
+
+/**
+ * The protocol has no choke message: an uploader that keeps us choked holds our
+ * RETP for a short bounded time (ChokerService.admissionWaitMs, 2 s) and then
+ * closes without a byte. A close with zero bytes at least this long after the
+ * request is read as "choked by that owner", not as a fault.
+ */
+export const CHOKED_CLOSE_MIN_MS = 1000;
+
+/** True when `err` is a fetch that the owner closed unanswered after holding it: it choked us. */
+export function isChoked(err: unknown): boolean {
+  return err instanceof FetchFailure && err.choked;
 }
 
 export function fetchPart(req: FetchRequest): FetchHandle {
@@ -110,6 +123,7 @@ export function fetchPart(req: FetchRequest): FetchHandle {
       const reader = new MessageReader({ accept: ['AREP'], maxBuffered: 1 << 20 });
       let received = 0;
       let settled = false;
+      let sentAt = 0;
       const cleanup = (): void => {
         s.removeListener('data', onData);
         s.removeListener('error', onError);
@@ -121,7 +135,8 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         settled = true;
         cleanup();
         s.destroy();
-        reject(new FetchFailure(code, `${where} part ${req.part}: ${message}`, pooled !== undefined && received === 0 && code !== ErrorCode.TIMEOUT));
+        const choked = received === 0 && sentAt > 0 && !cancelled && code !== ErrorCode.TIMEOUT && performance.now() - sentAt >= CHOKED_CLOSE_MIN_MS;
+        reject(new FetchFailure(code, `${where} part ${req.part}: ${choked ? 'choked (closed unanswered)' : message}`, pooled !== undefined && received === 0 && code !== ErrorCode.TIMEOUT, choked));
       };
       const onData = (chunk: Buffer): void => {
         if (settled) return;
@@ -147,6 +162,8 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         if (total !== req.length) return fail(ErrorCode.NO_REPLY, `AREP carried ${total} bytes, expected ${req.length}`);
         settled = true;
         cleanup();
+        // The last read counts against --down-rate too (the next transfer waits for it).
+        if (req.throttle && req.throttle !== UNLIMITED) void req.throttle.consume(chunk.length).catch(() => undefined);
         // Clean end of message on a live connection: keep it for the next part.
         if (req.pool && messages.length === 1 && reader.buffered === 0 && !s.destroyed) req.pool.give(key, s);
         else s.destroy();
@@ -159,6 +176,7 @@ export function fetchPart(req: FetchRequest): FetchHandle {
       s.on('error', onError);
       s.on('close', onClose);
       if (cancelled) return fail(ErrorCode.CONNECTION, 'cancelled');
+      sentAt = performance.now();
       s.write(encodeMessage({ command: 'RETP', md5: req.md5, part: req.part }));
     });
   };
@@ -168,7 +186,7 @@ export function fetchPart(req: FetchRequest): FetchHandle {
       return await attempt(true);
     } catch (err) {
       // A pooled connection the owner had closed meanwhile: not the owner's fault.
-      if (err instanceof FetchFailure && err.silentClose && !cancelled) return attempt(false);
+      if (err instanceof FetchFailure && err.silentClose && !err.choked && !cancelled) return attempt(false);
       throw err;
     }
   })();

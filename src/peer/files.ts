@@ -7,7 +7,7 @@ import { createReadStream, writeSync } from 'node:fs';
 import { type FileHandle, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCode, FileError } from '../errors.js';
-import { type PeerAddress, compressIPv6, expandIPv6, fullBitmap, partCountOf } from '../protocol/index.js';
+import { type PeerAddress, compressIPv6, expandIPv6, fullBitmap, hasPart, partCountOf } from '../protocol/index.js';
 
 export interface LocalFile {
   readonly md5: string;
@@ -86,7 +86,20 @@ export type VerifyOutcome =
  * without a match that makes the file corrupt, otherwise only unverified.
  */
 export async function verifyFile(path: string, md5: string, owners: readonly PeerAddress[], sharerKnown: boolean): Promise<VerifyOutcome> {
-  const { hash } = await hashFile(path);
+  const hash = createHash('md5');
+  const fh = await open(path, 'r').catch((err: Error) => {
+    throw new FileError(ErrorCode.BAD_STATE, `cannot read ${path}: ${err.message}`, { cause: err });
+  });
+  try {
+    await hashRange(fh, hash, 0, (await fh.stat()).size, path);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  return checkHash(hash, md5, owners, sharerKnown);
+}
+
+/** Compares a content hash (state kept open) with a Filemd5, under both conventions; see verifyFile. */
+export function checkHash(hash: Hash, md5: string, owners: readonly PeerAddress[], sharerKnown: boolean): VerifyOutcome {
   const want = md5.toLowerCase();
   const actual = hash.copy().digest('hex');
   if (actual === want) return { status: 'verified', convention: 'content' };
@@ -100,6 +113,113 @@ export async function verifyFile(path: string, md5: string, owners: readonly Pee
     }
   }
   return { status: sharerKnown ? 'corrupt' : 'unverified', actual };
+}
+
+/** Bytes per read when hashing from disk; two buffers, so the next read overlaps the hashing. */
+const HASH_BLOCK = 4 << 20;
+
+/** Feeds bytes [start, end) of an open file through `hash`, reading ahead while hashing. */
+export async function hashRange(fh: FileHandle, hash: Hash, start: number, end: number, path: string): Promise<void> {
+  if (start >= end) return;
+  const size = Math.min(HASH_BLOCK, end - start);
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+  const readFully = async (buffer: Buffer, n: number, position: number): Promise<Buffer> => {
+    for (let got = 0; got < n; ) {
+      const { bytesRead } = await fh.read(buffer, got, n - got, position + got);
+      if (bytesRead === 0) throw new FileError(ErrorCode.BAD_STATE, `${path} is shorter than expected (${position + got} of ${end} bytes)`);
+      got += bytesRead;
+    }
+    return buffer.subarray(0, n);
+  };
+  let which = 0;
+  let at = start;
+  const readNext = (): Promise<Buffer> | null => {
+    if (at >= end) return null;
+    const n = Math.min(size, end - at);
+    const read = readFully(buffers[which] as Buffer, n, at);
+    at += n;
+    which ^= 1;
+    return read;
+  };
+  let pending = readNext();
+  while (pending) {
+    const block = await pending;
+    pending = readNext(); // into the other buffer, while this one is hashed
+    hash.update(block);
+  }
+}
+
+/**
+ * md5(content) of a file being downloaded, computed while it arrives. md5 needs
+ * the bytes in order and parts land in any order, so this keeps a cursor: the
+ * part at the cursor is hashed from the bytes just received (no disk read);
+ * parts past it that are already on disk are read back when the cursor reaches
+ * them; `finish` hashes whatever is left. The hash state stays open for the
+ * content+owner candidates (checkHash).
+ */
+export class PrefixHasher {
+  private readonly hash = createHash('md5');
+  private next = 0;
+  private running: Promise<void> | null = null;
+  private fh: Promise<FileHandle> | null = null;
+  private failure: Error | null = null;
+
+  constructor(private readonly file: LocalFile) {}
+
+  /** Parts hashed so far (all of 0..partsHashed-1). */
+  get partsHashed(): number {
+    return this.next;
+  }
+
+  /** `part` is on disk (its bit set); `data` is its content, when at hand. */
+  landed(part: number, data?: readonly Buffer[]): void {
+    if (this.failure) return;
+    if (part === this.next && this.running === null && data) {
+      for (const d of data) this.hash.update(d);
+      this.next++;
+    }
+    this.catchUp();
+  }
+
+  /** Reads back, in the background, parts past the cursor that are already on disk. */
+  private catchUp(): void {
+    if (this.running || this.next >= this.file.parts || !hasPart(this.file.bitmap, this.next)) return;
+    this.running = (async () => {
+      const { partLength, fileLength, bitmap, parts } = this.file;
+      const fh = await this.handle();
+      while (this.next < parts && hasPart(bitmap, this.next)) {
+        let last = this.next;
+        while (last + 1 < parts && hasPart(bitmap, last + 1)) last++;
+        const start = this.next * partLength;
+        const end = Math.min(fileLength, (last + 1) * partLength);
+        await hashRange(fh, this.hash, start, end, this.file.path);
+        this.next = last + 1;
+      }
+    })()
+      .catch((err: Error) => { this.failure = err; })
+      .finally(() => { this.running = null; });
+  }
+
+  private handle(): Promise<FileHandle> {
+    return (this.fh ??= open(this.file.path, 'r'));
+  }
+
+  /** Every part is on disk: hashes the rest and returns the live hash state. */
+  async finish(): Promise<Hash> {
+    while (this.running) await this.running;
+    if (this.failure) throw this.failure;
+    const { partLength, fileLength } = this.file;
+    await hashRange(await this.handle(), this.hash, Math.min(fileLength, this.next * partLength), fileLength, this.file.path);
+    this.next = this.file.parts;
+    return this.hash;
+  }
+
+  async close(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.then((h) => h.close()).catch(() => undefined);
+  }
 }
 
 // ---- Download state beside the partial file ---------------------------------

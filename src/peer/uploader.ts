@@ -71,7 +71,7 @@ export async function serveRetp(ctx: UploadContext, socket: Socket, msg: Message
   const file = ctx.store.get(msg.md5);
   if (!file) throw new UploadRefused(`unknown md5 ${msg.md5}`);
   if (msg.part >= file.parts || !hasPart(file.bitmap, msg.part)) throw new UploadRefused(`part ${msg.part} of ${msg.md5} is not held`);
-  const release = await ctx.admission.admit(remote);
+  const release = await ctx.admission.admit(remote, { md5: msg.md5, part: msg.part });
   if (release === null) throw new UploadRefused(`${remote} is choked`);
   try {
     const offset = msg.part * file.partLength;

@@ -150,7 +150,10 @@ describe('Choker rounds (fake clock, seeded random)', () => {
       const clock = new FakeClock(0);
       const choker = new Choker({ uploadSlots: 1 }, seededRandom(seed));
       // O1..O3 traded with us long ago (not newcomers, no recent rate); N never did
-      for (const o of ['O1', 'O2', 'O3']) choker.uploaded(o, 1000, clock.t);
+      for (const o of ['O1', 'O2', 'O3']) {
+        choker.uploaded(o, 1000, clock.t);
+        choker.downloaded(o, 1000, clock.t);
+      }
       clock.t += 30_000;
       traffic(choker, clock, 5, { asking: ['R', 'O1', 'O2', 'O3', 'N'], down: { R: 10 * KB } });
       const r = choker.roundAt(clock.t);
@@ -160,6 +163,24 @@ describe('Choker rounds (fake clock, seeded random)', () => {
     // weights 3 : 1 : 1 : 1, so N should win half of the draws (uniform would be 1/4)
     const share = newcomerWins / runs;
     assert.ok(share > 0.45 && share < 0.55, `newcomer share ${share}`);
+  });
+
+  test('while downloading, a free rider (given to, never gave back) gets neither a vacancy nor the optimistic slot while others want it', () => {
+    const clock = new FakeClock(0);
+    const choker = new Choker({ uploadSlots: 1 }, seededRandom(7));
+    choker.uploaded('F', 100 * KB, clock.t); // we served F before; it never sent a byte
+    traffic(choker, clock, 5, { asking: ['R', 'T', 'F'], down: { R: 10 * KB, T: 1 * KB } });
+    for (let i = 0; i < 10; i++) {
+      const r = choker.roundAt(clock.t, 'downloading');
+      assert.deepEqual(r.regular, ['R']);
+      assert.equal(r.optimistic, 'T');
+      clock.t += 10_000;
+      traffic(choker, clock, 1, { asking: ['R', 'T', 'F'], down: { R: 10 * KB, T: 1 * KB } });
+    }
+    choker.forget('T');
+    assert.equal(choker.claimVacancy('F', clock.t), false, 'no vacancy for a free rider while downloading');
+    // seeding: everybody takes turns
+    assert.equal(choker.roundAt(clock.t, 'seeding').regular.length, 1);
   });
 
   test('seeding: the peers we uploaded least to are unchoked (auto-detected: nothing comes in)', () => {

@@ -6,9 +6,9 @@ import { DEFAULT_CLI, type PeerResult, fluidModel, formatTable, modelFor, parseS
 const MiB = 1024 * 1024;
 
 describe('bench:swarm arguments', () => {
-  test('defaults: 16 leechers, 64 MiB, seed 2 MB/s, leechers 1 MB/s, no download limit', () => {
+  test('defaults: 8 leechers, 32 MiB, seed 1 MB/s, leechers 500 kB/s, no download limit', () => {
     assert.deepEqual(parseSwarmArgs([]), {
-      leechers: 16, freeRiders: 0, size: 64 * MiB, seedUp: 2e6, leecherUp: 1e6, downRate: 0, timeout: 0, json: false, keep: false, cli: DEFAULT_CLI, peerFlags: [], seedFlags: [],
+      leechers: 8, freeRiders: 0, size: 32 * MiB, seedUp: 1e6, leecherUp: 5e5, downRate: 0, timeout: 0, json: false, keep: false, cli: DEFAULT_CLI, peerFlags: [], seedFlags: [],
     });
     assert.match(DEFAULT_CLI, /bin[\\/]bugtorrent\.js$/);
   });
@@ -27,12 +27,12 @@ describe('bench:swarm arguments', () => {
 
 describe('fluid model D_min', () => {
   test('capacity-bound swarm: N·F/(u_s + Σu_i)', () => {
-    // 64 MiB, seed 2 MB/s, 16 × 1 MB/s: 16·F/18e6
+    // 32 MiB, seed 1 MB/s, 8 × 500 kB/s: 8·F/5e6
     const m = modelFor(parseSwarmArgs([])!);
-    const F = 64 * MiB;
-    assert.equal(m.seedBound, F / 2e6);
+    const F = 32 * MiB;
+    assert.equal(m.seedBound, F / 1e6);
     assert.equal(m.downloadBound, 0);
-    assert.ok(Math.abs(m.capacityBound - (16 * F) / 18e6) < 1e-9);
+    assert.ok(Math.abs(m.capacityBound - (8 * F) / 5e6) < 1e-9);
     assert.equal(m.dMin, m.capacityBound);
   });
 
@@ -104,7 +104,7 @@ describe('summary and table', () => {
     assert.match(text, /by each peer's own clock \(start-up excluded\): last 5\.0 s = 5\.00 x D_min/);
     assert.match(text, /D_min = max\(F\/u_s 1\.0 s, F\/d_min 0\.0 s, N·F\/\(u_s\+Σu_i\) 1\.0 s\) = 1\.0 s/);
     assert.match(text, /last \/ D_min = 5\.00/);
-    assert.match(text, /CPU cores are not the bottleneck/);
+    assert.match(text, /two CPU cores were the bottleneck/);
     assert.match(text, /contributors mean 2\.5 s, free riders mean 5\.0 s/);
   });
 });

@@ -4,3 +4,4 @@ export { createThrottle, type RateLimiter, type ThrottleOptions } from './thrott
 export { parseRate, formatRate, formatBytes, RATE_HELP, MAX_RATE } from './rate.js';
 export { createBandwidthPolicy, REFUSE_ALL, type BandwidthPolicy, type BandwidthSettings, type BandwidthStatus } from './policy.js';
 export { SwarmIdentity, type HolderAddress } from './identity.js';
+export { SeedSpread } from './spread.js';

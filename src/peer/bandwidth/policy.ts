@@ -14,6 +14,7 @@ import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.j
 import { type ChokerServiceOptions, type ChokerStatus, ChokerService } from '../choke/service.js';
 import { RateMeter } from '../choke/rate-meter.js';
 import { type HolderAddress, SwarmIdentity } from './identity.js';
+import { SeedSpread } from './spread.js';
 import { type RateLimiter, createThrottle } from './throttle.js';
 
 /** A free rider: every upload request is refused (the uploader closes without a reply). */
@@ -32,6 +33,13 @@ export interface BandwidthSettings {
   log?: Logger;
   /** Our own IPv4 (never counted as a remote). */
   self?: string;
+  /**
+   * Seed spreading (spread.ts): the part count of files we share as their source,
+   * null for others. Absent: off.
+   */
+  origin?: (md5: string) => number | null;
+  /** How long a request turned away by seed spreading is held before the close (> fetch's CHOKED_CLOSE_MIN_MS). Default 1200. */
+  spreadHoldMs?: number;
 }
 
 export interface BandwidthPolicy {
@@ -86,6 +94,17 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
   const downThrottle = createThrottle({ rate: settings.downRate ?? 0 });
   const noUpload = Boolean(settings.noUpload);
   const identity = new SwarmIdentity();
+  const spread = settings.origin ? new SeedSpread(settings.origin) : null;
+  const holdMs = settings.spreadHoldMs ?? 1200;
+  const hold = (): Promise<null> => new Promise((resolve) => setTimeout(() => resolve(null), holdMs).unref());
+  const admission: UploadAdmission = {
+    admit: async (remote, request) => {
+      if (spread && request && spread.refuse(request.md5, request.part)) return hold();
+      const release = await choker.admit(key(remote));
+      if (release && spread && request) spread.admitted(request.md5, request.part);
+      return release;
+    },
+  };
   const key = (remote: RemoteKey): RemoteKey => identity.resolve(remote);
   const clock = settings.choker?.now ?? ((): number => performance.now());
   const started = clock();
@@ -94,7 +113,7 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
   return {
     upThrottle,
     downThrottle,
-    admission: noUpload ? REFUSE_ALL : { admit: (remote: RemoteKey) => choker.admit(key(remote)) },
+    admission: noUpload ? REFUSE_ALL : admission,
     traffic: {
       uploaded: (remote: RemoteKey, bytes: number) => {
         upTotal.add(bytes, clock());

@@ -15,7 +15,9 @@
  *    lost interest, or its peer won a regular slot.
  * Between rounds a slot left empty (too few interested peers at the last round,
  * a holder idle for `slotIdleMs`, or forgotten) goes to the first interested
- * peer that asks (`claimVacancy`).
+ * peer that asks (`claimVacancy`); while downloading, only to a peer that sends
+ * us data (or, for the optimistic slot, a newcomer): free riders wait for the
+ * optimistic draw at the rounds.
  */
 import type { RemoteKey } from '../bandwidth.js';
 import { RateMeter } from './rate-meter.js';
@@ -187,7 +189,14 @@ export class Choker {
     if (this.isUnchoked(remote)) return true;
     if (!this.isInterested(remote, now)) return false;
     this.dropIdle(now, busy);
-    if (this.regular.length < this.options.uploadSlots) {
+    // Tit-for-tat between rounds too: while downloading, a regular slot left empty
+    // goes only to a peer that sends us data, and the optimistic one to a peer that
+    // does or to a newcomer. Otherwise a free rider that keeps asking takes every
+    // vacancy first come, and reciprocity only holds at the 10 s rounds.
+    const p = this.peers.get(remote)!;
+    const trading = this.lastMode === 'seeding' || p.down.sum(now, this.options.rankWindowMs) > 0;
+    if (!trading && !(p.up.total === 0 && p.down.total === 0)) return false;
+    if (trading && this.regular.length < this.options.uploadSlots) {
       this.regular.push(remote);
       return true;
     }
@@ -219,8 +228,15 @@ export class Choker {
     let rotated = false;
     if (due || !stillValid) {
       // "move to another" peer: the current holder only keeps it if nobody else can take it
-      const others = rest.filter((c) => c.remote !== current);
-      const pick = pickWeighted(others.length > 0 ? others : rest, this.options.newcomerWeight, this.random);
+      let pool = rest;
+      if (mode === 'downloading') {
+        // Peers we gave to that never gave back (free riders) get the optimistic slot
+        // only when no newcomer and no peer that ever sent us data wants it.
+        const fair = rest.filter((c) => c.newcomer || (this.peers.get(c.remote)?.down.total ?? 0) > 0);
+        if (fair.length > 0) pool = fair;
+      }
+      const others = pool.filter((c) => c.remote !== current);
+      const pick = pickWeighted(others.length > 0 ? others : pool, this.options.newcomerWeight, this.random);
       this.optimistic = pick?.remote ?? null;
       rotated = due;
     }

@@ -135,11 +135,20 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     if (this.mayServe(remote, now)) return Promise.resolve(this.grant(remote));
     return new Promise((resolve) => {
       const waiter: Waiter = { remote, resolve, timer: null };
-      waiter.timer = this.timers.setTimeout(() => {
+      let waited = 0;
+      const expire = (): void => {
+        waited += this.admissionWaitMs;
+        // Unchoked, only waiting for a peer choked mid-part to finish it: keep waiting
+        // (bounded) rather than make it ask again.
+        if (!this.stopped && this.choker.isUnchoked(remote) && !this.mayServe(remote, this.now()) && waited < 4 * this.admissionWaitMs) {
+          waiter.timer = this.timers.setTimeout(expire, this.admissionWaitMs);
+          return;
+        }
         this.waiters = this.waiters.filter((w) => w !== waiter);
         // last chance: a holder may have gone idle while we waited
         resolve(!this.stopped && this.mayServe(remote, this.now()) ? this.grant(remote) : null);
-      }, this.admissionWaitMs);
+      };
+      waiter.timer = this.timers.setTimeout(expire, this.admissionWaitMs);
       this.waiters.push(waiter);
     });
   }

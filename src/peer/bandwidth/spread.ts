@@ -1,0 +1,46 @@
+/**
+ * Seed spreading (a light form of super-seeding): the original source of a file
+ * should put every part into the swarm once before it sends any part twice, so
+ * that each leecher holds something the others lack and their upload capacity
+ * is used. The protocol cannot tell a downloader which part to ask for, so a
+ * request for a part we already sent, while some part was never sent, is
+ * answered like a choke (held briefly, then closed without a reply): the
+ * downloader prefers other owners for a moment, and asks for a part only we have.
+ *
+ * Applies only to files this peer shares as their source (not to downloads it
+ * finished), and only while never-sent parts remain. Pure: no timers.
+ */
+export class SeedSpread {
+  /** md5 -> parts sent at least once (bitmap as a Set for simplicity) */
+  private readonly sent = new Map<string, { parts: number; done: Set<number> }>();
+
+  /** `origin(md5)`: the number of parts if we are the file's source, else null. */
+  constructor(private readonly origin: (md5: string) => number | null) {}
+
+  /** Whether a request for `part` of `md5` should be turned away for now. */
+  refuse(md5: string, part: number): boolean {
+    const parts = this.origin(md5);
+    if (parts === null) return false;
+    const s = this.state(md5, parts);
+    return s.done.size < s.parts && s.done.has(part);
+  }
+
+  /** A request was admitted: count the part as sent (claimed at admission, so concurrent askers spread). */
+  admitted(md5: string, part: number): void {
+    const parts = this.origin(md5);
+    if (parts === null) return;
+    this.state(md5, parts).done.add(part);
+  }
+
+  /** Parts sent at least once / parts, for status. */
+  progress(md5: string): { sent: number; parts: number } | null {
+    const s = this.sent.get(md5);
+    return s ? { sent: s.done.size, parts: s.parts } : null;
+  }
+
+  private state(md5: string, parts: number): { parts: number; done: Set<number> } {
+    let s = this.sent.get(md5);
+    if (!s) this.sent.set(md5, (s = { parts, done: new Set() }));
+    return s;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Upload slots and rate over real sockets: real peer processes on distinct
+ * 127.0.0.x addresses, low rates. The assertions read the seed's own `peers` and
+ * `choke` events (byte counts with timestamps), with generous bounds: no speed
+ * is asserted, only limits that hold whatever the machine's load.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Sandbox } from '../support/process.js';
+import { md5OfFile, spawnPeer, testTracker, writeRandomFile } from '../support/peer.js';
+
+const sandbox = new Sandbox();
+after(() => sandbox.cleanup());
+
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface PeersEvent {
+  t: number;
+  uploaded: number;
+  uploadSlots: number;
+  upLimit: number;
+  unchoked: string[];
+  servingPeers: number;
+  peers: { remote: string; uploaded: number; choked: boolean; serving: number }[];
+}
+
+describe('upload slots and rate over real sockets', { concurrency: 2 }, () => {
+  test('the seed serves at most slots + 1 peers at once and stays within its rate', { timeout: 60_000 }, async () => {
+    const tracker = await testTracker();
+    try {
+      const seedDir = sandbox.tempDir();
+      const file = join(seedDir, 'slots.bin');
+      writeRandomFile(file, 1536 * 1024 + 999);
+      const expected = await md5OfFile(file);
+      const slots = 2;
+      const rate = 400_000;
+      const seed = await spawnPeer(sandbox, tracker, 41, seedDir, [
+        '--share', file, '--part-size', '65536', '--up-rate', String(rate), '--upload-slots', String(slots),
+        '--peers-interval', '0.3', '--http-port', '0',
+      ]);
+      await seed.proc.waitForEvent('shared');
+      const metricsEvent = await seed.proc.waitForEvent('metrics');
+      const leechers = await Promise.all(
+        [42, 43, 44, 45].map((n) => spawnPeer(sandbox, tracker, n, sandbox.tempDir(), ['--get', expected, '--up-rate', '200KB'])),
+      );
+      const completes = await Promise.all(leechers.map((l) => l.proc.waitForEvent('complete', () => true, 50_000)));
+      for (const c of completes) assert.equal(await md5OfFile(c['path'] as string), expected);
+      // one more snapshot after the last part went out
+      const lastT = (seed.proc.stdoutLines.filter((e) => e['event'] === 'peers').pop()?.['t'] as number | undefined) ?? 0;
+      await seed.proc.waitForEvent('peers', (e) => (e['t'] as number) > lastT, 5000);
+
+      const snaps = seed.proc.stdoutLines.filter((e) => e['event'] === 'peers') as unknown as PeersEvent[];
+      assert.ok(snaps.length >= 3, `expected several peers events, got ${snaps.length}`);
+      const burst = 4096 + Math.ceil((rate * 20) / 1000);
+      let maxServing = 0;
+      for (const s of snaps) {
+        assert.equal(s.uploadSlots, slots);
+        assert.equal(s.upLimit, rate);
+        assert.ok(s.unchoked.length <= slots + 1, `unchoked ${s.unchoked.join(',')} at t=${s.t}`);
+        const serving = s.peers.filter((p) => p.serving > 0).length;
+        assert.ok(serving <= slots + 1 && s.servingPeers <= slots + 1, `serving ${serving} peers at t=${s.t}`);
+        maxServing = Math.max(maxServing, serving);
+        // t counts from the process start, before any upload: a generous bound (5 % + 64 KiB slack for timer jitter).
+        assert.ok(s.uploaded <= rate * s.t * 1.05 + burst + 65536, `uploaded ${s.uploaded} bytes by t=${s.t} s at ${rate} B/s`);
+      }
+      const total = snaps[snaps.length - 1]!.uploaded;
+      assert.ok(total >= 1536 * 1024, `the seed uploaded at least one copy (${total} bytes)`);
+      for (const c of seed.proc.stdoutLines.filter((e) => e['event'] === 'choke')) {
+        assert.ok((c['regular'] as string[]).length <= slots, `round ${String(c['round'])}: ${(c['regular'] as string[]).join(',')}`);
+      }
+      // Prometheus metrics from the same counters.
+      const m = await httpGet(metricsEvent['port'] as number, '/metrics');
+      assert.equal(m.status, 200);
+      const up = /^bugtorrent_peer_uploaded_bytes_total (\d+)/m.exec(m.body);
+      assert.ok(up && Number(up[1]) >= total, 'uploaded bytes in /metrics');
+      assert.match(m.body, /bugtorrent_peer_remote_peers\{state="unchoked"\} \d+/);
+      assert.match(m.body, /bugtorrent_peer_parts_done \d+/);
+    } finally {
+      await tracker.close();
+    }
+  });
+
+  test('a choked downloader does not count the owner as faulty and still completes', { timeout: 60_000 }, async () => {
+    const tracker = await testTracker();
+    try {
+      const seedDir = sandbox.tempDir();
+      const file = join(seedDir, 'choked.bin');
+      writeRandomFile(file, 640 * 1024);
+      const expected = await md5OfFile(file);
+      // One regular slot + the optimistic one, three free riders asking at once: one is choked.
+      const seed = await spawnPeer(sandbox, tracker, 51, seedDir, ['--share', file, '--part-size', '65536', '--up-rate', '300KB', '--upload-slots', '1']);
+      await seed.proc.waitForEvent('shared');
+      const leechers = await Promise.all(
+        [52, 53, 54].map((n) => spawnPeer(sandbox, tracker, n, sandbox.tempDir(), ['--get', expected, '--no-upload', '--exit-when-done'])),
+      );
+      const completes = await Promise.all(leechers.map((l) => l.proc.waitForEvent('complete', () => true, 50_000)));
+      for (const c of completes) assert.equal(await md5OfFile(c['path'] as string), expected);
+      const seedKey = `${seed.ip4}:${seed.port}`;
+      const logs = leechers.flatMap((l) => l.proc.stderrLines);
+      const choked = logs.filter((l) => l['msg'] === 'choked by owner; asking others first');
+      assert.ok(choked.length > 0, 'some leecher was choked by the seed');
+      assert.ok(choked.every((l) => l['owner'] === seedKey));
+      const faults = logs.filter((l) => l['msg'] === 'part fetch failed; retrying elsewhere' && l['owner'] === seedKey);
+      assert.deepEqual(faults.map((l) => l['err']), [], 'no fetch from the seed counted as a fault');
+      for (const l of leechers) assert.equal((await l.proc.exited).code, 0);
+    } finally {
+      await tracker.close();
+    }
+  });
+});
