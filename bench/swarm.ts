@@ -18,16 +18,15 @@
  * The pure parts (arguments, D_min, summary, table) are exported and unit-tested
  * (test/bandwidth/swarm-bench.test.ts); `main` runs only when this is the script.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, openSync, rmSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../src/errors.js';
+import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
 import { RATE_HELP, formatBytes, formatRate, parseRate } from '../src/peer/bandwidth/rate.js';
 
 // ---------------------------------------------------------------- configuration
@@ -315,62 +314,6 @@ export function report(config: SwarmConfig, model: FluidModel, results: readonly
 // ---------------------------------------------------------------- the run (processes)
 
 
-interface Proc {
-  child: ChildProcess;
-  events: Record<string, unknown>[];
-  stderrTail: string[];
-  exited: Promise<number | null>;
-  on(event: string, fn: (e: Record<string, unknown>) => void): void;
-}
-
-function launch(cli: string, args: string[]): Proc {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const listeners: { event: string; fn: (e: Record<string, unknown>) => void }[] = [];
-  const proc: Proc = {
-    child,
-    events: [],
-    stderrTail: [],
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    on: (event, fn) => listeners.push({ event, fn }),
-  };
-  const each = (stream: NodeJS.ReadableStream, fn: (line: string) => void): void => void createInterface({ input: stream }).on('line', fn);
-  each(child.stdout!, (line) => {
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    proc.events.push(e);
-    for (const l of listeners) if (l.event === e['event']) l.fn(e);
-  });
-  each(child.stderr!, (line) => {
-    proc.stderrTail.push(line);
-    if (proc.stderrTail.length > 30) proc.stderrTail.shift();
-    try {
-      const e = JSON.parse(line) as Record<string, unknown>;
-      for (const l of listeners) if (l.event === `log:${String(e['msg'])}`) l.fn(e);
-    } catch {
-      /* not JSON */
-    }
-  });
-  return proc;
-}
-
-function waitFor(p: Proc, event: string, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no "${event}" within ${timeoutMs} ms\n${p.stderrTail.join('\n')}`)), timeoutMs);
-    p.on(event, (e) => {
-      clearTimeout(timer);
-      resolve(e);
-    });
-    void p.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${code}) before "${event}"\n${p.stderrTail.join('\n')}`));
-    });
-  });
-}
-
 /** A port free on both 127.0.0.1 and ::1 right now. */
 async function freePort(): Promise<number> {
   for (;;) {
@@ -387,22 +330,6 @@ async function freePort(): Promise<number> {
     });
     if (ok) return port;
   }
-}
-
-function writeRandomFile(path: string, size: number): string {
-  const hash = createHash('md5');
-  const fd = openSync(path, 'w');
-  try {
-    for (let done = 0; done < size; ) {
-      const chunk = randomBytes(Math.min(1 << 20, size - done));
-      writeSync(fd, chunk);
-      hash.update(chunk);
-      done += chunk.length;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 async function md5Of(path: string): Promise<string> {
@@ -434,18 +361,18 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     const file = join(seedDir, 'payload.bin');
     const contentMd5 = writeRandomFile(file, config.size);
 
-    const tracker = launch(config.cli, ['tracker', '--host', '127.0.0.1', '--port', '0', '--db', ':memory:']);
+    const tracker = launch('tracker', ['tracker', '--host', '127.0.0.1', '--port', '0', '--db', ':memory:', '--no-http'], config.cli);
     procs.push(tracker);
-    const listening = await waitFor(tracker, 'log:listening', 20_000, 'tracker');
+    const listening = await waitFor(tracker, 'log:listening', 20_000);
     const trackerAddr = `127.0.0.1:${Number(listening['port'])}`;
     say(config, `tracker on ${trackerAddr}`);
 
     const peerArgs = async (ip4: string, dir: string): Promise<string[]> => [
       'peer', '--tracker', trackerAddr, '--ip4', ip4, '--ip6', '::1', '--port', String(await freePort()), '--dir', dir, '--json',
     ];
-    const seed = launch(config.cli, [...(await peerArgs('127.0.0.2', seedDir)), '--share', file, '--up-rate', String(config.seedUp), ...config.seedFlags]);
+    const seed = launch('seed', [...(await peerArgs('127.0.0.2', seedDir)), '--share', file, '--up-rate', String(config.seedUp), ...config.seedFlags], config.cli);
     procs.push(seed);
-    const shared = await waitFor(seed, 'shared', 60_000, 'seed');
+    const shared = await waitFor(seed, 'shared', 60_000);
     const md5 = String(shared['md5']);
     say(config, `seed 127.0.0.2 shares ${md5} (${String(shared['parts'])} parts)`);
 
@@ -465,7 +392,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       if (config.downRate > 0) args.push('--down-rate', String(config.downRate));
       const result: PeerResult = { name: role === 'leecher' ? `L${i + 1}` : `F${i + 1 - config.leechers}`, ip4, role, finish: null, selfReported: null, ready: null, verified: null };
       results.push(result);
-      launches.push({ proc: launch(config.cli, args), result });
+      launches.push({ proc: launch(result.name, args, config.cli), result });
     }
     const start = performance.now();
     const elapsed = (): number => (performance.now() - start) / 1000;
@@ -487,7 +414,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
         say(config, `${result.name} ${result.ip4} complete at ${result.finish.toFixed(1)} s`);
         resolve();
       });
-      void proc.exited.then((code) => {
+      void proc.exited.then(({ code }) => {
         if (result.finish === null) {
           const err = proc.events.filter((e) => e['event'] === 'error').pop();
           result.error = `exited ${code}${err ? `: ${String(err['message'])}` : ''}`;
