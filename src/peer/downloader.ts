@@ -201,7 +201,7 @@ export class Download {
     this.status = 'downloading';
     this.deps.emit({ type: 'started', md5: this.md5, fileName: name, parts: info.parts, have: this.have, fileLength: info.fileLength });
     if (resumed) {
-      log.info({ md5: this.md5, have: this.have, parts: info.parts }, 'resuming download; re-announcing held parts');
+      log.info({ have: this.have, parts: info.parts }, 'resuming download; re-announcing held parts');
       await this.reannounce(bitmap, info.parts);
     }
     if (this.have < info.parts) {
@@ -238,7 +238,7 @@ export class Download {
     for (let p = 0; p < parts; p++) if (hasPart(bitmap, p)) held.push(p);
     const worker = async (): Promise<void> => {
       for (let p = held.shift(); p !== undefined; p = held.shift()) {
-        await this.deps.tracker.reportPart(this.md5, p).catch((err: Error) => this.deps.log.warn({ md5: this.md5, part: p, err: err.message }, 'RPAD failed'));
+        await this.deps.tracker.reportPart(this.md5, p).catch((err: Error) => this.deps.log.warn({ part: p, err: err.message }, 'RPAD failed'));
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
@@ -285,7 +285,7 @@ export class Download {
       for (const [key, o] of this.owners) if (!o.listed && o.load === 0) this.owners.delete(key);
       this.reportOrphans();
     } catch (err) {
-      this.deps.log.warn({ md5: this.md5, err: (err as Error).message }, 'FCHU failed; will retry');
+      this.deps.log.warn({ err: (err as Error).message }, 'FCHU failed; will retry');
     } finally {
       this.polling = false;
     }
@@ -304,7 +304,7 @@ export class Download {
       if (!held) n++;
     }
     if (n !== this.orphans) {
-      if (n > 0) this.deps.log.warn({ md5: this.md5, parts: n }, 'no peer holds some missing parts; waiting for one to appear');
+      if (n > 0) this.deps.log.warn({ parts: n }, 'no peer holds some missing parts; waiting for one to appear');
       this.orphans = n;
     }
   }
@@ -417,7 +417,7 @@ export class Download {
     const after = this.saver!.markPart(part).then(() => {
       this.deps.emit({ type: 'part', md5: this.md5, part, from, have, parts: file.parts });
       // RPAD in the background: nothing waits for it but the final event.
-      const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ md5: this.md5, part, err: err.message }, 'RPAD failed'));
+      const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'));
       this.reports.add(report);
       void report.finally(() => this.reports.delete(report));
     });
@@ -440,13 +440,13 @@ export class Download {
       this.chokedCount++;
       const wait = CHOKED_RETRY_MS + Math.floor(this.deps.random() * CHOKED_RETRY_MS);
       owner.backoffUntil = Math.max(owner.backoffUntil, Date.now() + wait);
-      this.deps.log.info({ md5: this.md5, part, owner: owner.key, retryMs: wait }, 'choked by owner; asking others first');
+      this.deps.log.info({ part, owner: owner.key, retryMs: wait }, 'choked by owner; asking others first');
       return;
     }
     owner.failures++;
     const backoff = Math.min(this.deps.tuning.maxBackoffMs, 500 * 2 ** (owner.failures - 1));
     owner.backoffUntil = Date.now() + backoff;
-    this.deps.log.warn({ md5: this.md5, part, owner: owner.key, backoffMs: backoff, err: (err as Error).message }, 'part fetch failed; retrying elsewhere');
+    this.deps.log.warn({ part, owner: owner.key, backoffMs: backoff, err: (err as Error).message }, 'part fetch failed; retrying elsewhere');
   }
 
   private async verify(name: string): Promise<DownloadEvent> {
@@ -464,7 +464,7 @@ export class Download {
       file.complete = true;
       await this.saver!.remove();
       this.status = 'complete';
-      log.info({ md5: this.md5, path: finalPath, seconds, convention: outcome.convention }, 'download complete and verified');
+      log.info({ path: finalPath, seconds, convention: outcome.convention }, 'download complete and verified');
       return { type: 'complete', md5: this.md5, path: finalPath, seconds, convention: outcome.convention };
     }
     // Kept apart, not shared, not offered as done.
@@ -478,7 +478,7 @@ export class Download {
       outcome.status === 'corrupt'
         ? `${name}: md5 mismatch (got ${outcome.actual}, expected ${this.md5}); the file is corrupt and was kept apart as ${apart}`
         : `${name}: md5 ${this.md5} could not be confirmed (content md5 ${outcome.actual}; no full owner known to test the address convention); kept apart as ${apart}`;
-    log.error({ md5: this.md5, code, path: apart }, message);
+    log.error({ code, path: apart }, message);
     return { type: 'failed', md5: this.md5, message, code, path: apart };
   }
 }
