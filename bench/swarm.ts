@@ -26,8 +26,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../src/errors.js';
+import { numberArg, rateArg } from '../scripts/lib/args.js';
 import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
-import { RATE_HELP, formatBytes, formatRate, parseRate } from '../src/peer/bandwidth/rate.js';
+import { RATE_HELP, formatBytes, formatRate } from '../src/peer/bandwidth/rate.js';
 
 // ---------------------------------------------------------------- configuration
 
@@ -78,21 +79,6 @@ smaller swarm measures ~1.4). Pass those flags to run the original size.`;
 
 export const DEFAULT_CLI = fileURLToPath(new URL('../../bin/bugtorrent.js', import.meta.url));
 
-function count(flag: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text.trim())) throw new ArgumentError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
-  const n = Number(text);
-  if (n < min || n > max) throw new ArgumentError(`${flag} must be in ${min}..${max}, got ${n}`);
-  return n;
-}
-
-function rate(flag: string, text: string): number {
-  try {
-    return parseRate(text);
-  } catch (err) {
-    throw new ArgumentError(`${flag}: ${(err as Error).message}`);
-  }
-}
-
 /** Parses the command line; `null` means --help was asked. Throws ArgumentError on junk. */
 export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
   let parsed;
@@ -123,21 +109,21 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
   const v = parsed.values;
   if (v.help) return null;
   // 17 + 253 addresses 127.0.0.2..127.0.0.254: one seed, the rest leechers
-  const leechers = count('--leechers', v.leechers!, 1, 200);
-  const freeRiders = count('--free-riders', v['free-riders']!, 0, 200);
+  const leechers = numberArg('--leechers', v.leechers!, 1, 200, true);
+  const freeRiders = numberArg('--free-riders', v['free-riders']!, 0, 200, true);
   if (leechers + freeRiders > 252) throw new ArgumentError('--leechers plus --free-riders must be at most 252 (one 127.0.0.x each)');
-  const size = rate('--size', v.size!);
+  const size = rateArg('--size', v.size!);
   if (size === 0) throw new ArgumentError('--size must be more than 0 bytes');
-  const seedUp = rate('--seed-up', v['seed-up']!);
+  const seedUp = rateArg('--seed-up', v['seed-up']!);
   if (seedUp === 0) throw new ArgumentError('--seed-up must be a finite rate: with an unlimited seed the bound D_min is 0');
   return {
     leechers,
     freeRiders,
     size,
     seedUp,
-    leecherUp: rate('--leecher-up', v['leecher-up']!),
-    downRate: rate('--down-rate', v['down-rate']!),
-    timeout: count('--timeout', v.timeout!, 0, 86_400),
+    leecherUp: rateArg('--leecher-up', v['leecher-up']!),
+    downRate: rateArg('--down-rate', v['down-rate']!),
+    timeout: numberArg('--timeout', v.timeout!, 0, 86_400, true),
     json: v.json!,
     keep: v.keep!,
     cli: v.cli!,

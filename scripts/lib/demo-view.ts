@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../../src/errors.js';
-import { RATE_HELP, formatBytes, formatRate, parseRate } from '../../src/peer/bandwidth/rate.js';
+import { RATE_HELP, formatBytes, formatRate } from '../../src/peer/bandwidth/rate.js';
+import { numberArg, rateArg } from './args.js';
 
 export interface DemoConfig {
   /** File size, bytes. */
@@ -47,23 +48,6 @@ temporary folder.
 
 Sizes and rates: ${RATE_HELP}.`;
 
-function number(flag: string, text: string, min: number, max: number, integer: boolean): number {
-  const t = text.trim();
-  const n = Number(t);
-  if (t === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new ArgumentError(`${flag} must be ${integer ? 'a whole number' : 'a number'} in ${min}..${max}, got ${JSON.stringify(text)}`);
-  }
-  return n;
-}
-
-function bytes(flag: string, text: string): number {
-  try {
-    return parseRate(text);
-  } catch (err) {
-    throw new ArgumentError(`${flag}: ${(err as Error).message}`);
-  }
-}
-
 /** Parses the demo's command line; null means --help. Throws ArgumentError. */
 export function parseDemoArgs(argv: string[]): DemoConfig | null {
   let parsed;
@@ -90,19 +74,19 @@ export function parseDemoArgs(argv: string[]): DemoConfig | null {
   }
   const v = parsed.values;
   if (v.help) return null;
-  const size = bytes('--size', v.size!);
+  const size = rateArg('--size', v.size!);
   if (size === 0) throw new ArgumentError('--size must be more than 0 bytes');
   if (size > 4 * 1024 ** 3) throw new ArgumentError('--size must be at most 4GiB');
   return {
     size,
-    leechers: number('--leechers', v.leechers!, 1, 50, true),
-    seedRate: bytes('--seed-rate', v['seed-rate']!),
-    leecherRate: bytes('--leecher-rate', v['leecher-rate']!),
-    stagger: number('--stagger', v.stagger!, 0, 3600, false),
-    httpPort: v['http-port'] === undefined ? null : number('--http-port', v['http-port'], 0, 65535, true),
+    leechers: numberArg('--leechers', v.leechers!, 1, 50, true),
+    seedRate: rateArg('--seed-rate', v['seed-rate']!),
+    leecherRate: rateArg('--leecher-rate', v['leecher-rate']!),
+    stagger: numberArg('--stagger', v.stagger!, 0, 3600, false),
+    httpPort: v['http-port'] === undefined ? null : numberArg('--http-port', v['http-port'], 0, 65535, true),
     exitWhenDone: v['exit-when-done']!,
-    duration: number('--duration', v.duration!, 0, 86_400, false),
-    statusEvery: number('--status-every', v['status-every']!, 0.1, 3600, false),
+    duration: numberArg('--duration', v.duration!, 0, 86_400, false),
+    statusEvery: numberArg('--status-every', v['status-every']!, 0.1, 3600, false),
   };
 }
 

@@ -2,18 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type OwnerView, type PickInput, pickPart } from '../../src/peer/picker.js';
 import { bitmapFromParts, emptyBitmap, fullBitmap } from '../../src/protocol/index.js';
-
-/** A seeded PRNG (mulberry32) so runs are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from '../support/random.js';
 
 function owner(key: string, bitmap: Uint8Array, load = 0, available = true): OwnerView {
   return { key, bitmap, load, available };
