@@ -115,6 +115,12 @@ export class Download {
   private reports = new Set<Promise<unknown>>();
   private hasher: PrefixHasher | null = null;
   private readonly pool = new ConnectionPool();
+  /**
+   * Part buffers free for the next fetch. A buffer goes to one fetch, then to
+   * `landed` (disk write and md5 are done with it when that settles) and comes
+   * back here: no fresh 256 KiB allocation per part. At most one per flight.
+   */
+  private readonly spare: Buffer[] = [];
 
   constructor(md5: string, private readonly deps: DownloadDeps) {
     this.md5 = md5;
@@ -355,12 +361,15 @@ export class Download {
 
   private start(part: number, owner: Owner): void {
     const { tuning } = this.deps;
+    const length = this.partSize(part);
+    const buffer = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(length, this.file!.partLength));
     const handle = fetchPart({
       host: owner.address.ip4,
       port: owner.port,
       md5: this.md5,
       part,
-      length: this.partSize(part),
+      length,
+      buffer,
       local: this.deps.local,
       stallMs: tuning.stallMs,
       connectTimeoutMs: tuning.connectTimeoutMs,
@@ -377,6 +386,8 @@ export class Download {
     const task = handle.done
       .then((chunks) => this.landed(part, flight, chunks), (err: unknown) => this.failed(part, flight, err))
       .finally(() => {
+        // The fetch has settled (no socket writes into it any more) and so has `landed`.
+        this.spare.push(buffer);
         owner.load--;
         this.inFlightCount--;
         const mm = this.inFlight.get(part);

@@ -1,6 +1,6 @@
 /**
  * Fetching one part from one owner: connect (bound to our address), RETP, read
- * the AREP with MessageReader, check the total length. Anything else (refusal,
+ * the AREP into one part buffer (PartReceiver), check the total length. Anything else (refusal,
  * early close, short or over-long part, garbage, silence) rejects with a typed
  * error and the downloader tries elsewhere.
  *
@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, type ErrorCodeValue, RemoteError } from '../errors.js';
-import { MessageReader, type MessageOf, encodeMessage, formatHostPort } from '../protocol/index.js';
+import { PartReceiver, encodeMessage, formatHostPort } from '../protocol/index.js';
 import { type RemoteKey, type Throttle, UNLIMITED, remoteKey, type TrafficRecorder } from './bandwidth.js';
 import { type LocalAddresses, openConnection } from './connect.js';
 
@@ -22,6 +22,11 @@ export interface FetchRequest {
   readonly md5: string;
   readonly part: number;
   readonly length: number;
+  /**
+   * Where to put the part (at least `length` bytes; the caller must not touch it
+   * until `done` settles, and owns it again after). Absent: one is allocated.
+   */
+  readonly buffer?: Buffer;
   readonly local: LocalAddresses;
   /** No byte for this long: the owner stalled. */
   readonly stallMs: number;
@@ -120,7 +125,8 @@ export function fetchPart(req: FetchRequest): FetchHandle {
     // Worst case framing is 1-byte chunks (6 bytes each); more than that is flooding.
     const cap = 64 + req.length * 6;
     return new Promise<Buffer[]>((resolve, reject) => {
-      const reader = new MessageReader({ accept: ['AREP'], maxBuffered: 1 << 20 });
+      // The AREP goes straight into one part-sized buffer (protocol/part.ts).
+      const receiver = new PartReceiver(req.length, req.buffer);
       let received = 0;
       let settled = false;
       let sentAt = 0;
@@ -143,31 +149,27 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         received += chunk.length;
         req.traffic.downloaded(remote, chunk.length);
         if (received > cap) return fail(ErrorCode.BUFFER_LIMIT, `sent ${received} bytes for a ${req.length}-byte part`);
-        let messages;
+        let complete: boolean;
         try {
-          messages = reader.push(chunk);
+          complete = receiver.feed(chunk);
         } catch (err) {
           return fail(ErrorCode.NO_REPLY, `bad reply: ${(err as Error).message}`);
         }
-        const msg = messages[0] as MessageOf<'AREP'> | undefined;
-        if (!msg) {
+        if (!complete) {
           if (req.throttle && req.throttle !== UNLIMITED) {
             s.pause();
             req.throttle.consume(chunk.length).then(() => { if (!settled) s.resume(); }, () => undefined);
           }
           return;
         }
-        let total = 0;
-        for (const c of msg.chunks) total += c.data.length;
-        if (total !== req.length) return fail(ErrorCode.NO_REPLY, `AREP carried ${total} bytes, expected ${req.length}`);
         settled = true;
         cleanup();
         // The last read counts against --down-rate too (the next transfer waits for it).
         if (req.throttle && req.throttle !== UNLIMITED) void req.throttle.consume(chunk.length).catch(() => undefined);
         // Clean end of message on a live connection: keep it for the next part.
-        if (req.pool && messages.length === 1 && reader.buffered === 0 && !s.destroyed) req.pool.give(key, s);
+        if (req.pool && receiver.clean && !s.destroyed) req.pool.give(key, s);
         else s.destroy();
-        resolve(msg.chunks.map((c) => c.data));
+        resolve([receiver.part]);
       };
       const onError = (err: Error): void => fail(ErrorCode.CONNECTION, err.message);
       const onClose = (): void => fail(ErrorCode.NO_REPLY, `closed after ${received} bytes without a whole part`);

@@ -7,11 +7,16 @@
  *     part an available owner holds, uniformly at random (get something to
  *     trade quickly rather than the same rare part as everyone else).
  *  2. Rarest first: the missing parts held by the fewest owners, ties broken at
- *     random.
+ *     random, among the parts the least-loaded available owners hold. So each
+ *     free slot goes to an owner we ask least (every uploader that holds
+ *     something we lack stays busy, not only the holders of the globally rarest
+ *     parts), and of that owner we ask its rarest part.
  *  3. Endgame: when every missing part is already in flight, ask for the ones
  *     with the fewest requests in flight again, of an owner not yet asked for
  *     it (at most `endgameCopies` requests per part); the first copy wins.
- * The owner for a part is the available one with the least load, ties at random.
+ * The owner for a part is the available one with the least load; among equally
+ * loaded ones, the one holding the fewest parts we still need (spare an owner
+ * that alone can give us many parts, e.g. the seed, for those), then at random.
  */
 import { hasPart } from '../protocol/bitfield.js';
 
@@ -53,12 +58,23 @@ export function availability(parts: number, owners: readonly OwnerView[]): Uint1
   return counts;
 }
 
-function chooseOwner(part: number, owners: readonly OwnerView[], exclude: ReadonlySet<string> | undefined, random: () => number): string | null {
+function chooseOwner(
+  part: number,
+  owners: readonly OwnerView[],
+  exclude: ReadonlySet<string> | undefined,
+  random: () => number,
+  wanted?: ReadonlyMap<string, number>,
+): string | null {
   let best: OwnerView[] = [];
+  const key = (o: OwnerView): [number, number] => [o.load, wanted?.get(o.key) ?? 0];
   for (const o of owners) {
     if (!o.available || !hasPart(o.bitmap, part) || exclude?.has(o.key)) continue;
-    if (best.length === 0 || o.load < (best[0] as OwnerView).load) best = [o];
-    else if (o.load === (best[0] as OwnerView).load) best.push(o);
+    if (best.length === 0) { best = [o]; continue; }
+    const [l, w] = key(o);
+    const [bl, bw] = key(best[0] as OwnerView);
+    const cmp = l - bl || w - bw;
+    if (cmp < 0) best = [o];
+    else if (cmp === 0) best.push(o);
   }
   return best.length > 0 ? pickOne(best, random).key : null;
 }
@@ -86,13 +102,30 @@ export function pickPart(input: PickInput): Pick | null {
   }
   if (fresh.length > 0) {
     let candidates = fresh;
+    let askable = usable;
     if (countHave(have, parts) >= input.randomFirst) {
+      // The least-loaded available owners that hold a fresh part; rarest first among their parts.
+      const isFresh = new Uint8Array(parts);
+      for (const p of fresh) isFresh[p] = 1;
+      const wanted = new Map<string, number>();
+      for (const o of usable) {
+        let n = 0;
+        for (const p of fresh) if (hasPart(o.bitmap, p)) n++;
+        wanted.set(o.key, n);
+      }
+      let minLoad = Infinity;
+      for (const o of usable) if ((wanted.get(o.key) as number) > 0) minLoad = Math.min(minLoad, o.load);
+      askable = usable.filter((o) => o.load === minLoad && (wanted.get(o.key) as number) > 0);
+      const heldByAskable = (p: number): boolean => askable.some((o) => hasPart(o.bitmap, p));
       let min = Infinity;
-      for (const p of fresh) min = Math.min(min, avail[p] as number);
-      candidates = fresh.filter((p) => avail[p] === min);
+      for (const p of fresh) if (heldByAskable(p)) min = Math.min(min, avail[p] as number);
+      candidates = fresh.filter((p) => avail[p] === min && heldByAskable(p));
+      const part = pickOne(candidates, random);
+      const owner = chooseOwner(part, askable, undefined, random, wanted);
+      return owner === null ? null : { part, owner, endgame: false };
     }
     const part = pickOne(candidates, random);
-    const owner = chooseOwner(part, owners, undefined, random);
+    const owner = chooseOwner(part, askable, undefined, random);
     return owner === null ? null : { part, owner, endgame: false };
   }
   // Some missing part is not in flight but nobody available holds it: wait, not endgame.

@@ -27,6 +27,11 @@ export interface FixedCodec<T> {
   write(value: T, target: Buffer, offset: number): void;
   /** Reads a value from exactly `width` bytes. */
   read(source: Buffer): T;
+  /**
+   * Optional fast form of `read` for hot loops: reads the `width` bytes at `offset`
+   * of `source` without a view; same value, same checks, same errors as `read`.
+   */
+  readAt?(source: Buffer, offset: number): T;
 }
 
 /** A part bitmap: ceil(parts / 8) raw bytes, the part count coming from the context. */
@@ -82,6 +87,13 @@ export function number(width: number, range: { min?: number; max?: number } = {}
       throw new OutOfRangeError(`${n} is outside ${min}..${max} (${width} digits)`);
     }
   };
+  const read = (source: Buffer): number => {
+    const text = source.toString('latin1');
+    if (!DIGITS.test(text)) throw new BadNumberError(`${JSON.stringify(text)} is not ${width} decimal digits`);
+    const n = Number(text);
+    check(n);
+    return n;
+  };
   return {
     kind: 'fixed',
     width,
@@ -89,10 +101,15 @@ export function number(width: number, range: { min?: number; max?: number } = {}
       check(value);
       target.write(String(value).padStart(width, '0'), offset, width, 'latin1');
     },
-    read(source) {
-      const text = source.toString('latin1');
-      if (!DIGITS.test(text)) throw new BadNumberError(`${JSON.stringify(text)} is not ${width} decimal digits`);
-      const n = Number(text);
+    read,
+    readAt(source, offset) {
+      let n = 0;
+      for (let i = offset; i < offset + width; i++) {
+        const d = (source[i] as number) - 0x30;
+        // Anything but a digit: the string form reports it, with its exact error.
+        if (!(d >= 0 && d <= 9)) return read(source.subarray(offset, offset + width));
+        n = n * 10 + d;
+      }
       check(n);
       return n;
     },

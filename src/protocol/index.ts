@@ -5,3 +5,4 @@ export * from './fields.js';
 export * from './messages.js';
 export * from './reader.js';
 export * from './query.js';
+export * from './part.js';

@@ -101,3 +101,44 @@ test('endgame: when every missing part is in flight, ask another owner, at most 
   const three = [...owners, owner('c', fullBitmap(parts))];
   assert.equal(pickPart(input({ parts, owners: three, have, inFlight: uneven, endgameCopies: 3 }))!.part, 3);
 });
+
+test('rarest first among the least-loaded owners: each free slot goes to an owner we ask least, for its rarest part', () => {
+  const parts = 6;
+  // Part 0: only a (rarest overall). Part 1: a and b. Parts 2..5: a, b and c.
+  const owners = [
+    owner('a', fullBitmap(parts), 1),
+    owner('b', bitmapFromParts(parts, [1, 2, 3, 4, 5]), 0),
+    owner('c', bitmapFromParts(parts, [2, 3, 4, 5]), 1),
+  ];
+  // b is the only owner we ask nothing of: its rarest part, not a's part 0 (a is busier).
+  for (let seed = 1; seed < 50; seed++) {
+    assert.deepEqual(pickPart(input({ parts, owners, random: seeded(seed) })), { part: 1, owner: 'b', endgame: false });
+  }
+  // Equally loaded: plain rarest first again (part 0, only a holds it).
+  const even = owners.map((o) => owner(o.key, o.bitmap, 1));
+  for (let seed = 1; seed < 50; seed++) assert.equal(pickPart(input({ parts, owners: even, random: seeded(seed) }))!.part, 0);
+  // An owner holding nothing we need does not count as least loaded.
+  const idleUseless = [...owners.map((o) => owner(o.key, o.bitmap, o.load + 1)), owner('d', emptyBitmap(parts), 0)];
+  assert.equal(pickPart(input({ parts, owners: idleUseless }))!.part, 1);
+  // Among the least-loaded owners' parts, ties between equally rare ones are random.
+  const seen = new Set<number>();
+  const bOnly = [owner('a', fullBitmap(parts), 1), owner('b', bitmapFromParts(parts, [2, 3, 4, 5]), 0)];
+  for (let seed = 1; seed < 200; seed++) seen.add(pickPart(input({ parts, owners: bOnly, random: seeded(seed) }))!.part);
+  assert.deepEqual([...seen].sort(), [2, 3, 4, 5]);
+});
+
+test('owner for a part: among equally loaded holders, the one holding the fewest parts we need (the seed is spared)', () => {
+  const parts = 4;
+  // Every part is held by two owners: s (the seed: all four), l (part 2) or c (parts 0, 1, 3).
+  const owners = [owner('s', fullBitmap(parts)), owner('l', bitmapFromParts(parts, [2])), owner('c', bitmapFromParts(parts, [0, 1, 3]))];
+  const seen = new Set<number>();
+  for (let seed = 1; seed < 100; seed++) {
+    const pick = pickPart(input({ parts, owners, random: seeded(seed) }))!;
+    seen.add(pick.part);
+    assert.equal(pick.owner, pick.part === 2 ? 'l' : 'c');
+  }
+  assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
+  // Load still comes first: a busier light owner loses to an idle seed.
+  const busy = [owner('s', fullBitmap(parts)), owner('l', bitmapFromParts(parts, [2]), 1), owner('c', bitmapFromParts(parts, [0, 1, 3]), 1)];
+  assert.equal(pickPart(input({ parts, owners: busy }))!.owner, 's');
+});

@@ -46,7 +46,7 @@ test('random byte streams, split randomly, never crash the tracker', async () =>
       }
       pieces.push(buf.subarray(last));
       // Whatever happens on this connection (reply, close, idle close), it ends.
-      await exchange(HOST, tracker.port, pieces.filter((p) => p.length > 0).length ? pieces.filter((p) => p.length > 0) : [Buffer.alloc(0)], { timeoutMs: 5000 });
+      await exchange(HOST, tracker.port, pieces.filter((p) => p.length > 0).length ? pieces.filter((p) => p.length > 0) : [Buffer.alloc(0)], { timeoutMs: 20_000 });
       const reply = await callFor('AFCH', HOST, tracker.port, fchu(session, MD5), { parts: 10 });
       assert.ok(reply.peers.length >= 1);
     }),
