@@ -12,6 +12,7 @@ import { ErrorCode, FileError, RemoteError, isBugTorrentError } from '../errors.
 import type { Logger } from '../log.js';
 import { type PeerAddress, emptyBitmap, formatHostPort, hasPart, setPart, countParts, MAX_PART_COUNT } from '../protocol/index.js';
 import type { Throttle, TrafficRecorder } from './bandwidth.js';
+import { afterBytes } from './buffers.js';
 import type { LocalAddresses } from './connect.js';
 import { ConnectionPool, type FetchHandle, fetchPart, isChoked } from './fetch.js';
 import { type FileStore, type LocalFile, PrefixHasher, StateFile, checkHash, loadState, openPartial, partialPath } from './files.js';
@@ -413,7 +414,7 @@ export class Download {
     const offset = part * file.partLength;
     let written = 0;
     while (written < this.partSize(part)) {
-      const { bytesWritten } = await this.fh.writev(skipBytes(chunks, written), offset + written);
+      const { bytesWritten } = await this.fh.writev(afterBytes(chunks, written), offset + written);
       written += bytesWritten;
     }
     if (hasPart(file.bitmap, part)) return;
@@ -492,17 +493,6 @@ export class Download {
     log.error({ code, path: apart }, message);
     return { type: 'failed', md5: this.md5, message, code, path: apart };
   }
-}
-
-function skipBytes(chunks: Buffer[], skip: number): Buffer[] {
-  if (skip === 0) return chunks;
-  const out: Buffer[] = [];
-  for (const c of chunks) {
-    if (skip >= c.length) { skip -= c.length; continue; }
-    out.push(skip > 0 ? c.subarray(skip) : c);
-    skip = 0;
-  }
-  return out;
 }
 
 /** `name`, or `name (1).ext`, ... : never overwrite an existing file. */

@@ -10,6 +10,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { COMMAND_WIDTH, MAX_CHUNK, MESSAGES, type MessageOf, hasPart } from '../protocol/index.js';
 import type { RemoteKey, Throttle, TrafficRecorder, UploadAdmission } from './bandwidth.js';
+import { afterBytes } from './buffers.js';
 import type { FileStore } from './files.js';
 
 const AREP_LIST = MESSAGES.AREP[0].codec;
@@ -107,7 +108,7 @@ export async function serveRetp(ctx: UploadContext, socket: Socket, msg: Message
         let got = 0;
         while (got < dataBytes) {
           // readv fills the data views in place, skipping the length prefixes.
-          const remaining = sliceViews(views, got);
+          const remaining = afterBytes(views, got);
           const { bytesRead } = await fh.readv(remaining, offset + sent + got);
           if (bytesRead === 0) throw new Error(`file ${file.path} is shorter than expected (part ${msg.part})`);
           got += bytesRead;
@@ -130,13 +131,3 @@ export async function serveRetp(ctx: UploadContext, socket: Socket, msg: Message
   }
 }
 
-function sliceViews(views: Buffer[], skip: number): Buffer[] {
-  if (skip === 0) return views;
-  const out: Buffer[] = [];
-  for (const v of views) {
-    if (skip >= v.length) { skip -= v.length; continue; }
-    out.push(skip > 0 ? v.subarray(skip) : v);
-    skip = 0;
-  }
-  return out;
-}
