@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { ArgumentError } from '../src/errors.js';
 import { numberArg, rateArg } from '../scripts/lib/args.js';
 import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
-import { RATE_HELP, formatBytes, formatRate } from '../src/peer/bandwidth/rate.js';
+import { RATE_HELP, formatBytes, formatRate } from '../src/units.js';
 
 // ---------------------------------------------------------------- configuration
 

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { parseRate } from '../src/peer/bandwidth/rate.js';
+import { parseRate } from '../src/units.js';
 import { startTracker } from '../src/tracker/index.js';
 import { CliProcess } from '../test/support/process.js';
 

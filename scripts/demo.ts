@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { formatBytes } from '../src/peer/bandwidth/rate.js';
+import { formatBytes } from '../src/units.js';
 import {
   DEFAULT_HTTP_PORT,
   DEMO_HELP,

@@ -36,6 +36,16 @@ export const ErrorCode = {
   BAD_STATE: 'BT_BAD_STATE',
   /** The peer cannot listen on an announced address/port. */
   LISTEN_FAILED: 'BT_LISTEN_FAILED',
+  // Disk and folders (DiskError): the download stops, its state is kept for a resume.
+  DISK_FULL: 'BT_DISK_FULL',
+  READ_ONLY: 'BT_READ_ONLY',
+  NO_PERMISSION: 'BT_NO_PERMISSION',
+  NO_SUCH_PATH: 'BT_NO_SUCH_PATH',
+  NOT_A_FOLDER: 'BT_NOT_A_FOLDER',
+  NOT_A_FILE: 'BT_NOT_A_FILE',
+  DISK: 'BT_DISK',
+  /** A port or address this program must listen on is taken. */
+  ADDRESS_IN_USE: 'BT_ADDRESS_IN_USE',
   // Command line / configuration.
   BAD_ARGUMENT: 'BT_BAD_ARGUMENT',
 } as const;
@@ -97,6 +107,38 @@ export class RemoteError extends BugTorrentError {}
 
 /** Local file or download state problems. */
 export class FileError extends BugTorrentError {}
+
+/** A file or folder operation failed; `path` is what it was about, `errno` the system's code. */
+export class DiskError extends FileError {
+  constructor(code: ErrorCodeValue, message: string, readonly path: string, readonly errno?: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+const DISK_CODES: Record<string, [ErrorCodeValue, string]> = {
+  ENOSPC: [ErrorCode.DISK_FULL, 'no space left on the device'],
+  EDQUOT: [ErrorCode.DISK_FULL, 'disk quota exceeded'],
+  EROFS: [ErrorCode.READ_ONLY, 'the file system is read-only'],
+  EACCES: [ErrorCode.NO_PERMISSION, 'permission denied'],
+  EPERM: [ErrorCode.NO_PERMISSION, 'operation not permitted'],
+  ENOENT: [ErrorCode.NO_SUCH_PATH, 'no such file or folder'],
+  ENOTDIR: [ErrorCode.NOT_A_FOLDER, 'a part of the path is not a folder'],
+  EEXIST: [ErrorCode.NOT_A_FOLDER, 'exists and is not a folder'],
+  EISDIR: [ErrorCode.NOT_A_FILE, 'is a folder, not a file'],
+};
+
+/**
+ * A system error from the file system as a DiskError that says what we were
+ * doing, where, and why in words (`cannot write /d/x: no space left on the
+ * device (ENOSPC)`). A BugTorrentError passes through unchanged.
+ */
+export function diskError(err: unknown, action: string, path: string): BugTorrentError {
+  if (err instanceof BugTorrentError) return err;
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  const known = errno ? DISK_CODES[errno] : undefined;
+  const why = known ? `${known[1]} (${errno})` : (err as Error | undefined)?.message ?? String(err);
+  return new DiskError(known ? known[0] : ErrorCode.DISK, `cannot ${action} ${path}: ${why}`, path, errno, { cause: err });
+}
 
 /** A bad command-line value or configuration. */
 export class ArgumentError extends BugTorrentError {

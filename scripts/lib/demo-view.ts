@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../../src/errors.js';
-import { RATE_HELP, formatBytes, formatRate } from '../../src/peer/bandwidth/rate.js';
+import { RATE_HELP, formatBytes, formatRate } from '../../src/units.js';
 import { numberArg, rateArg } from './args.js';
 
 export interface DemoConfig {

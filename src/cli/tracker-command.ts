@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { ArgumentError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel, createLogger } from '../log.js';
+import { listenFailure } from './hints.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, type Dashboard, startDashboard } from '../dashboard/index.js';
 import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
 import { DEFAULT_DB_FILE, DEFAULT_LIMITS, startTracker } from '../tracker/index.js';
@@ -114,7 +115,9 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    logger.fatal({ code: e.code, reason: e.message, host: options.host, port: options.port, db: options.db }, 'tracker failed to start');
+    // Said once: in a terminal as one sentence with the way out, otherwise as a JSON log line.
+    if (process.stderr.isTTY) process.stderr.write(`${e.syscall === 'listen' ? listenFailure(err, 'bugtorrent tracker', options, '--port') : `bugtorrent tracker: cannot start: ${e.message}`}\n`);
+    else logger.fatal({ code: e.code, reason: e.message, hint: e.syscall === 'listen' ? listenFailure(err, 'bugtorrent tracker', options, '--port') : undefined, host: options.host, port: options.port, db: options.db }, 'tracker failed to start');
     process.exitCode = 1;
     return;
   }
@@ -126,7 +129,9 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
       const e = err as NodeJS.ErrnoException;
       const where = { code: e.code, reason: e.message, host: options.httpHost, port: options.httpPort };
       if (options.httpPortExplicit || e.code !== 'EADDRINUSE') {
-        logger.fatal(where, 'dashboard failed to start');
+        const hint = listenFailure(err, 'bugtorrent dashboard', { host: options.httpHost, port: options.httpPort }, '--http-port');
+        if (process.stderr.isTTY) process.stderr.write(`${hint}\n`);
+        else logger.fatal({ ...where, hint }, 'dashboard failed to start');
         await tracker.close();
         process.exitCode = 1;
         return;

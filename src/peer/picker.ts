@@ -38,6 +38,11 @@ export interface PickInput {
   readonly randomFirst: number;
   readonly endgameCopies: number;
   readonly random: () => number;
+  /**
+   * How many of `owners` hold each part, kept up to date by the caller as
+   * bitmaps change (Availability below); computed from `owners` when absent.
+   */
+  readonly availability?: Uint16Array;
 }
 
 export interface Pick {
@@ -79,6 +84,26 @@ function chooseOwner(
   return best.length > 0 ? pickOne(best, random).key : null;
 }
 
+/**
+ * Availability kept up to date as owners come, go and change bitmaps (as
+ * libtorrent's inc_refcount/dec_refcount), instead of recounted for every pick.
+ */
+export class Availability {
+  readonly counts: Uint16Array;
+  constructor(readonly parts: number) {
+    this.counts = new Uint16Array(parts);
+  }
+  /** An owner's bitmap went from `before` to `after` (null: absent). */
+  change(before: Uint8Array | null, after: Uint8Array | null): void {
+    const c = this.counts;
+    for (let p = 0; p < this.parts; p++) {
+      const was = before !== null && hasPart(before, p);
+      const is = after !== null && hasPart(after, p);
+      if (was !== is) c[p] = (c[p] as number) + (is ? 1 : -1);
+    }
+  }
+}
+
 export function countHave(have: Uint8Array, parts: number): number {
   let n = 0;
   for (let p = 0; p < parts; p++) if (hasPart(have, p)) n++;
@@ -87,7 +112,7 @@ export function countHave(have: Uint8Array, parts: number): number {
 
 export function pickPart(input: PickInput): Pick | null {
   const { parts, have, inFlight, owners, random } = input;
-  const avail = availability(parts, owners);
+  const avail = input.availability ?? availability(parts, owners);
   const usable = owners.filter((o) => o.available);
   if (usable.length === 0) return null;
   const reachable = (p: number): boolean => usable.some((o) => hasPart(o.bitmap, p));

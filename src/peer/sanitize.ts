@@ -5,6 +5,7 @@
  * not empty, not a reserved name, bounded length.
  */
 import { createHash } from 'node:crypto';
+import { cutUtf8 } from '../protocol/fields.js';
 
 const MAX_BYTES = 200;
 /** C0/C1 controls, DEL, and characters that are separators or trouble on some file system. */
@@ -13,18 +14,6 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]/g;
 /** Invisible / bidi-override characters that make a name display as something else. */
 const INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
-
-function cutUtf8(s: string, maxBytes: number): string {
-  let out = '';
-  let used = 0;
-  for (const ch of s) {
-    const n = Buffer.byteLength(ch, 'utf8');
-    if (used + n > maxBytes) break;
-    out += ch;
-    used += n;
-  }
-  return out;
-}
 
 /**
  * A safe local name for `name`. `fallbackId` (e.g. the md5) names the file when

@@ -129,6 +129,12 @@ function utf8Prefix(bytes: Buffer, width: number): number {
   return end;
 }
 
+/** The longest prefix of `value` whose UTF-8 form fits `maxBytes`, never cutting a character in half. */
+export function cutUtf8(value: string, maxBytes: number): string {
+  const bytes = Buffer.from(value, 'utf8');
+  return bytes.length <= maxBytes ? value : bytes.subarray(0, utf8Prefix(bytes, maxBytes)).toString('utf8');
+}
+
 /**
  * UTF-8 text, left-aligned and right-padded with spaces. Readers strip spaces on
  * both ends. Text longer than the field is cut at a character boundary (names

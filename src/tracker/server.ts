@@ -76,7 +76,10 @@ export class TrackerServer {
   ) {
     this.context = { registry, afch: new AfchCache() };
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
-    this.server.on('error', (err) => this.log.error({ err }, 'server error'));
+    // A failed listen is reported by whoever started us (with a hint); other server errors are logged here.
+    this.server.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.syscall !== 'listen') this.log.error({ err }, 'server error');
+    });
     const every = Math.max(5, Math.min(1000, Math.floor(limits.idleTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every).unref();
   }

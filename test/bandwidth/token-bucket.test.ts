@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ArgumentError, ErrorCode } from '../../src/errors.js';
-import { CHUNK_BYTES, TokenBucket, createThrottle, defaultBurst, parseRate } from '../../src/peer/bandwidth/index.js';
+import { CHUNK_BYTES, TokenBucket, createThrottle, defaultBurst } from '../../src/peer/bandwidth/index.js';
+import { parseRate } from '../../src/units.js';
 import { FakeClock, seededRandom } from './fake-clock.js';
 
 describe('TokenBucket (pure)', () => {

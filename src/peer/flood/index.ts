@@ -3,8 +3,7 @@
  * neighbors, plan) and the edge service the peer listener calls.
  *
  * Wiring, in the peer:
- *   const settings = parseFloodOptions(opts);              // after addFloodOptions(command)
- *   const flood = createFloodFromOptions(settings, { self: { address, port }, sharedFiles, logger });
+ *   const flood = createConfiguredFlood(config.neighbors, { self: { address, port }, sharedFiles, logger });
  *   new PeerListener({ ..., handlers: { QUER: (m, r) => flood.onQuer(m, r), AQUE: (m, r) => flood.onAque(m, r) } });
  *   for (const p of afch.peers) flood.learnNeighbor(p.address, p.port);   // after every FCHU
  *   if (settings.query) await flood.query(settings.query.text, { ...settings.query, onHit: (h) => emit(hitEvent(h)) });
@@ -16,7 +15,7 @@ export * from './dedup.js';
 export * from './hits.js';
 export * from './limiter.js';
 export * from './neighbors.js';
-export * from './options.js';
+export * from './configured.js';
 export * from './pktid.js';
 export * from './plan.js';
 export * from './service.js';

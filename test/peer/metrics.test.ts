@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type PeerMetricsSnapshot, createPeerRegistry, startPeerMetricsServer } from '../../src/dashboard/peer-metrics.js';
-import { get } from './helpers.js';
-import { parsePrometheus, sampleValue } from './prometheus.js';
+import { type PeerMetricsSnapshot, createPeerRegistry, startPeerMetricsServer } from '../../src/peer/metrics.js';
+import { get } from '../dashboard/helpers.js';
+import { parsePrometheus, sampleValue } from '../dashboard/prometheus.js';
 
 test('peer metrics: one provider call per scrape, served at /metrics, counters follow the totals', async () => {
   const state: PeerMetricsSnapshot = { bytesUploaded: 0, bytesDownloaded: 0, uploadRate: 0, downloadRate: 0, peersChoked: 0, peersUnchoked: 0, partsDone: 0, partsTotal: 8 };

@@ -27,6 +27,8 @@ export interface PeerMetricsSnapshot {
   /** Transfers in flight. */
   downloadsActive?: number;
   uploadsActive?: number;
+  /** Owners banned for sending wrong bytes, over all downloads. */
+  peersBanned?: number;
 }
 
 export type PeerMetricsProvider = () => PeerMetricsSnapshot;
@@ -92,6 +94,7 @@ export function createPeerRegistry(provide: PeerMetricsProvider, options: { defa
       [{ state: 'unchoked' }, (s) => s.peersUnchoked],
     ],
   });
+  gauge('bugtorrent_peer_banned_peers', 'Owners banned for sending wrong bytes, over all downloads.', (s) => s.peersBanned);
   gauge('bugtorrent_peer_parts_done', 'Parts held and verified.', (s) => s.partsDone);
   gauge('bugtorrent_peer_parts_total', 'Parts of the files this peer shares or downloads.', (s) => s.partsTotal);
   gauge('bugtorrent_peer_transfers', 'Transfers in flight by direction.', () => 0, {

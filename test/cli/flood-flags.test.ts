@@ -4,14 +4,8 @@ import { Command } from 'commander';
 import { ArgumentError, ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { peerAddress } from '../../src/protocol/address.js';
-import {
-  addFloodOptions,
-  createFloodFromOptions,
-  parseFloodOptions,
-  parseNeighbor,
-  parseQueryWait,
-  parseTtl,
-} from '../../src/peer/flood/options.js';
+import { addFloodOptions, parseFloodOptions, parseNeighbor, parseQueryWait, parseTtl } from '../../src/cli/peer/flood-flags.js';
+import { createConfiguredFlood } from '../../src/peer/flood/configured.js';
 
 const isArgumentError = (pattern: RegExp) => (err: unknown): boolean => {
   assert.ok(err instanceof ArgumentError, `expected an ArgumentError, got ${String(err)}`);
@@ -71,15 +65,15 @@ test('addFloodOptions registers the options on a commander command', () => {
   assert.deepEqual(parseFloodOptions(defaults.opts()), { neighbors: [], query: null, ttl: 4, waitMs: 5000 });
 });
 
-test('createFloodFromOptions pins the configured neighbours and refuses ourselves', () => {
+test('createConfiguredFlood pins the configured neighbours and refuses ourselves', () => {
   const self = { address: peerAddress('127.0.0.2', '::1'), port: 5001 };
   const deps = { self, sharedFiles: () => [], logger: silentLogger() };
-  const service = createFloodFromOptions(parseFloodOptions({ neighbor: ['127.0.0.3:5000', '127.0.0.4:5000'] }), deps);
+  const service = createConfiguredFlood(parseFloodOptions({ neighbor: ['127.0.0.3:5000', '127.0.0.4:5000'] }).neighbors, deps);
   assert.deepEqual(service.neighbors.list().map((n) => [n.ip4, n.port, n.source]), [
     ['127.0.0.3', 5000, 'configured'],
     ['127.0.0.4', 5000, 'configured'],
   ]);
   assert.equal(service.learnNeighbor(peerAddress('127.0.0.5', '::1'), 5000), 'added');
   service.close();
-  assert.throws(() => createFloodFromOptions(parseFloodOptions({ neighbor: ['127.0.0.2:5001'] }), deps), isArgumentError(/this peer itself/));
+  assert.throws(() => createConfiguredFlood(parseFloodOptions({ neighbor: ['127.0.0.2:5001'] }).neighbors, deps), isArgumentError(/this peer itself/));
 });

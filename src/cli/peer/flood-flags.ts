@@ -8,9 +8,9 @@ import type { Command } from 'commander';
 import { ArgumentError, isBugTorrentError } from '../../errors.js';
 import { formatHostPort, parseHostPort } from '../../protocol/address.js';
 import { DEFAULT_PEER_PORT } from '../../protocol/messages.js';
-import { DEFAULT_MAX_NEIGHBORS, NeighborSet, endpointOf } from './neighbors.js';
-import { DEFAULT_TTL, MAX_TTL } from './plan.js';
-import { DEFAULT_QUERY_WAIT_MS, type FloodService, type FloodServiceOptions, createFloodService, validateQueryText } from './service.js';
+import { DEFAULT_MAX_NEIGHBORS, endpointOf } from '../../peer/flood/neighbors.js';
+import { DEFAULT_TTL, MAX_TTL } from '../../peer/flood/plan.js';
+import { DEFAULT_QUERY_WAIT_MS, validateQueryText } from '../../peer/flood/service.js';
 
 /** Longest `--quer-wait`, seconds. */
 export const MAX_QUERY_WAIT_SECONDS = 3600;
@@ -34,14 +34,15 @@ export interface FloodSettings {
 }
 
 /** commander's collector for a repeatable `--neighbor`. */
-export function collectNeighbor(value: string, previous: string[] = []): string[] {
+export function collectNeighbor(value: string, previous: string[] | undefined): string[] {
+  previous ??= [];
   return [...previous, value];
 }
 
 /** Registers the flooding options on the `peer` command. */
 export function addFloodOptions(command: Command): Command {
   return command
-    .option('--neighbor <host:port>', 'a peer to flood queries to (repeatable; IP literal, port defaults to 5000)', collectNeighbor, [])
+    .option('--neighbor <host:port>', 'a peer to flood queries to (repeatable; IP literal, port defaults to 5000)', collectNeighbor)
     .option('--quer <text>', 'flood a search for TEXT (`*` for everything) and print the hits')
     .option('--ttl <n>', `hops a query travels (1..${MAX_TTL})`, String(DEFAULT_TTL))
     .option('--quer-wait <seconds>', 'how long to collect answers', String(DEFAULT_QUERY_WAIT_MS / 1000))
@@ -107,23 +108,4 @@ export function parseFloodOptions(raw: FloodCliOptions, limits: { maxNeighbors?:
     throw new ArgumentError('--get-hits needs --quer TEXT');
   }
   return { neighbors, query, ttl, waitMs };
-}
-
-/**
- * The neighbour set and the service for a peer. Configured neighbours are pinned;
- * a configured neighbour that is the peer itself is an ArgumentError.
- */
-export function createFloodFromOptions(
-  settings: FloodSettings,
-  deps: Omit<FloodServiceOptions, 'neighbors'> & { readonly maxNeighbors?: number },
-): FloodService {
-  const { maxNeighbors, ...rest } = deps;
-  const set = new NeighborSet({ self: deps.self, maxNeighbors: maxNeighbors ?? DEFAULT_MAX_NEIGHBORS });
-  for (const n of settings.neighbors) {
-    const result = set.addConfigured(n.host, n.port);
-    if (result === 'self') throw new ArgumentError(`--neighbor ${formatHostPort(n.host, n.port)} is this peer itself`);
-    if (result === 'full') throw new ArgumentError(`too many --neighbor (at most ${set.maxNeighbors})`);
-    if (result === 'unusable') throw new ArgumentError(`--neighbor ${formatHostPort(n.host, n.port)} is not a usable address`);
-  }
-  return createFloodService({ ...rest, neighbors: set });
 }

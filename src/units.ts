@@ -1,4 +1,8 @@
 /**
+ * Values from the command line, config files and environment variables, one
+ * parser each for every command, benchmark and script: whole numbers, seconds,
+ * and rates/sizes; and the formatting of sizes and rates for people.
+ *
  * Rates on the command line: `--up-rate 2MB`, `--down-rate 1.5MiB`, `0`.
  *
  * Units are bytes per second (bits are not supported). Decimal prefixes are SI,
@@ -12,7 +16,7 @@
  * mean no limit (0). The result is rounded to whole bytes/s; a non-zero rate that
  * rounds to 0, or above 100 GB/s, is refused.
  */
-import { ArgumentError } from '../../errors.js';
+import { ArgumentError } from './errors.js';
 
 export const RATE_HELP =
   'bytes/s: a number with an optional unit, K/KB=1000, M/MB=10^6, G/GB=10^9, KiB=1024, MiB=2^20, GiB=2^30 (e.g. 500KB, 1.5MiB); 0 = unlimited';
@@ -73,4 +77,33 @@ export function formatBytes(bytes: number): string {
   if (abs >= 1e6) return `${(bytes / 1e6).toFixed(2)} MB`;
   if (abs >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
   return `${Math.round(bytes)} B`;
+}
+
+/** A plain decimal number (no sign, no exponent) within min..max; whole when `integer`. The flag is named in the error. */
+export function numberArg(flag: string, text: string, min: number, max: number, integer: boolean): number {
+  const t = String(text).trim();
+  const n = Number(t);
+  if (!/^\d+(\.\d+)?$/.test(t) || (integer && !Number.isSafeInteger(n)) || n < min || n > max) {
+    throw new ArgumentError(`${flag} must be ${integer ? 'a whole number' : 'a number'} in ${min}..${max}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** A whole number within min..max. */
+export function integerArg(flag: string, text: string, min: number, max: number): number {
+  return numberArg(flag, text, min, max, true);
+}
+
+/** Seconds (decimals allowed, within min..max seconds), returned in milliseconds. */
+export function secondsArg(flag: string, text: string, limits: { min?: number; max?: number } = {}): number {
+  return Math.round(numberArg(flag, text, limits.min ?? 0, limits.max ?? 10 ** 7, false) * 1000);
+}
+
+/** A rate or size such as `2MB`, `500KB`, `1.5MiB` (see parseRate), the flag named in the error. */
+export function rateArg(flag: string, text: string): number {
+  try {
+    return parseRate(text);
+  } catch (err) {
+    throw new ArgumentError(`${flag}: ${(err as Error).message}`);
+  }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ArgumentError, isBugTorrentError } from '../../src/errors.js';
 import { expandIPv6 } from '../../src/protocol/address.js';
-import { formatHitList, groupHits, lookupHit, parseQuerCommand, resolveHitRef, trackerQueryFor } from '../../src/peer/flood/hits.js';
+import { formatHitList, groupHits, parseQuerCommand, resolveHitRef } from '../../src/cli/peer/hits.js';
+import { lookupHit, trackerQueryFor } from '../../src/peer/flood/hits.js';
 import type { Hit } from '../../src/peer/flood/plan.js';
 
 const md5Of = (n: number): string => n.toString(16).padStart(32, '0');

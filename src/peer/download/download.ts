@@ -1,0 +1,414 @@
+/**
+ * One download's life: find the file at the tracker, open (or resume) its
+ * partial file, poll FCHU for owners, keep the schedule full with part fetches,
+ * accept each part that arrives (the one place a received part is taken in),
+ * then verify and name the file. The parts it delegates to: OwnerSet (who holds
+ * what, how they behaved), Schedule (what is in flight, what to ask next, via
+ * the pure picker), PartialFile (bytes, bitmap, state on disk), verifyDownload.
+ */
+import { ErrorCode, FileError, RemoteError, isBugTorrentError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { MAX_PART_COUNT, type PeerAddress } from '../../protocol/index.js';
+import type { Throttle, TrafficRecorder } from '../bandwidth.js';
+import type { DownloadTuning } from '../config.js';
+import type { LocalAddresses } from '../connect.js';
+import { ConnectionPool, fetchPart, isChoked } from '../fetch.js';
+import type { FileStore } from '../files.js';
+import { sanitizeFileName } from '../sanitize.js';
+import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
+import { type Owner, OwnerSet } from './owners.js';
+import { PartialFile } from './partial.js';
+import { type Flight, Schedule } from './schedule.js';
+import { verifyDownload } from './verify.js';
+
+export type DownloadEvent =
+  | { type: 'started'; md5: string; fileName: string; parts: number; have: number; fileLength: number }
+  | { type: 'part'; md5: string; part: number; from: string; have: number; parts: number }
+  | { type: 'complete'; md5: string; path: string; seconds: number; convention: string }
+  | { type: 'failed'; md5: string; message: string; code: string; path?: string };
+
+export type DownloadState = 'finding' | 'downloading' | 'verifying' | 'complete' | 'failed' | 'stopped';
+
+/** What the UI may read of a download: a snapshot, never the live internals. */
+export interface DownloadStatus {
+  readonly md5: string;
+  readonly name: string | null;
+  readonly state: DownloadState;
+  readonly have: number;
+  /** 0 while the file is not found yet. */
+  readonly parts: number;
+  readonly size: number;
+  /** Bytes of the parts held. */
+  readonly bytesDone: number;
+  /** Owners listed by the tracker. */
+  readonly owners: number;
+  /** Owners we are fetching from right now. */
+  readonly activeOwners: number;
+  /** Times an owner choked us. */
+  readonly choked: number;
+  readonly banned: readonly { key: string; reason: string }[];
+  readonly startedAt: number;
+}
+
+export interface DownloadDeps {
+  readonly tracker: TrackerClient;
+  readonly store: FileStore;
+  readonly dir: string;
+  readonly self: PeerAddress;
+  readonly selfPort: number;
+  readonly local: LocalAddresses;
+  readonly traffic: TrafficRecorder;
+  /** Shared by every download of this peer; absent = unlimited. */
+  readonly downThrottle?: Throttle | undefined;
+  readonly onHolders?: ((holders: readonly TrackerHolder[]) => void) | undefined;
+  readonly log: Logger;
+  readonly random: () => number;
+  /** Wall clock, ms (back-off, durations). */
+  readonly now: () => number;
+  readonly tuning: DownloadTuning;
+  readonly emit: (event: DownloadEvent) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Download {
+  private state: DownloadState = 'finding';
+  private info: TrackerFile | null = null;
+  private name: string | null = null;
+  private partial: PartialFile | null = null;
+  private owners: OwnerSet | null = null;
+  private schedule: Schedule | null = null;
+  private bytesDone = 0;
+  private readonly startedAt: number;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private finished!: () => void;
+  private readonly allIn = new Promise<void>((r) => { this.finished = r; });
+  private stopped = false;
+  /** The first error that ends the download (e.g. the disk is full), or null. */
+  private fatal: Error | null = null;
+  /** Part fetches and their acceptance: all settle before the file is closed. */
+  private readonly pending = new Set<Promise<unknown>>();
+  /** RPADs under way: verification does not wait for them, the final event does. */
+  private readonly reports = new Set<Promise<unknown>>();
+  /** Parts being written now (a second copy arriving meanwhile is dropped). */
+  private readonly writing = new Set<number>();
+  private readonly pool = new ConnectionPool();
+  /**
+   * Part buffers free for the next fetch. A buffer goes to one fetch, then to
+   * `accept` (disk write and md5 are done with it when that settles) and comes
+   * back here: no fresh 256 KiB allocation per part. At most one per flight.
+   */
+  private readonly spare: Buffer[] = [];
+
+  constructor(readonly md5: string, private readonly deps: DownloadDeps) {
+    this.startedAt = deps.now();
+  }
+
+  status(): DownloadStatus {
+    return {
+      md5: this.md5,
+      name: this.name,
+      state: this.state,
+      have: this.partial?.have ?? 0,
+      parts: this.info?.parts ?? 0,
+      size: this.info?.fileLength ?? 0,
+      bytesDone: this.bytesDone,
+      owners: this.owners?.size ?? 0,
+      activeOwners: this.owners?.active ?? 0,
+      choked: this.chokedCount,
+      banned: this.owners?.banned() ?? [],
+      startedAt: this.startedAt,
+    };
+  }
+
+  get running(): boolean {
+    return this.state === 'finding' || this.state === 'downloading' || this.state === 'verifying';
+  }
+
+  /** Runs to the end; never throws (failures are reported as a 'failed' event and returned). */
+  async run(): Promise<DownloadEvent> {
+    let result: DownloadEvent;
+    try {
+      result = await this.runInner();
+    } catch (err) {
+      this.state = this.stopped && !this.fatal ? 'stopped' : 'failed';
+      const e = this.fatal ?? err;
+      result = { type: 'failed', md5: this.md5, message: (e as Error).message, code: isBugTorrentError(e) ? e.code : 'BT_INTERNAL' };
+      if (this.fatal) this.deps.log.error({ code: result.code }, `download stopped: ${result.message}; its state is kept for a resume`);
+    }
+    this.clearTimers();
+    this.schedule?.cancelAll();
+    this.pool.closeAll();
+    await Promise.allSettled([...this.pending]);
+    await this.partial?.close();
+    this.deps.emit(result);
+    return result;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.finished();
+  }
+
+  /** Ends the download with `err` (a disk that refuses writes, ...): the state stays for a resume. */
+  private fail(err: Error): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.stop();
+  }
+
+  private async find(): Promise<TrackerFile> {
+    const deadline = this.deps.now() + this.deps.tuning.findTimeoutMs;
+    for (;;) {
+      const files = await this.deps.tracker.look('*');
+      const found = files.find((f) => f.md5 === this.md5);
+      if (found) return found;
+      if (this.deps.now() >= deadline || this.stopped) {
+        throw new RemoteError(ErrorCode.UNKNOWN_FILE, `the tracker does not know a file with md5 ${this.md5}`);
+      }
+      await sleep(Math.min(1000, this.deps.tuning.findTimeoutMs / 5));
+    }
+  }
+
+  private async runInner(): Promise<DownloadEvent> {
+    const { dir, log, tuning } = this.deps;
+    const info = await this.find();
+    if (info.parts > MAX_PART_COUNT || info.fileLength < 0) throw new FileError(ErrorCode.BAD_STATE, `file ${this.md5} has an impossible size`);
+    this.info = info;
+    const existing = this.deps.store.get(this.md5);
+    if (existing?.complete) {
+      this.state = 'complete';
+      return { type: 'complete', md5: this.md5, path: existing.path, seconds: 0, convention: 'already held' };
+    }
+    const name = sanitizeFileName(info.fileName, this.md5);
+    this.name = name;
+    const partial = await PartialFile.open(dir, info, name);
+    this.partial = partial;
+    this.deps.store.add(partial.file);
+    const schedule = new Schedule({ parts: info.parts, maxInFlight: tuning.maxInFlight, randomFirst: tuning.randomFirst, endgameCopies: tuning.endgameCopies, random: this.deps.random });
+    this.schedule = schedule;
+    this.owners = new OwnerSet(
+      { now: this.deps.now, random: this.deps.random, maxPerOwner: tuning.maxPerOwner, maxBackoffMs: tuning.maxBackoffMs, isSelf: (a, p) => this.isSelf(a, p) },
+      (owner, before, after) => schedule.bitmapChanged(owner, before, after),
+    );
+    this.bytesDone = partial.bytesHeld();
+    this.state = 'downloading';
+    this.deps.emit({ type: 'started', md5: this.md5, fileName: name, parts: info.parts, have: partial.have, fileLength: info.fileLength });
+    if (partial.resumed) {
+      log.info({ have: partial.have, parts: info.parts }, 'resuming download; re-announcing held parts');
+      await this.reannounce(partial.heldParts());
+    }
+    if (!partial.complete) {
+      await this.poll();
+      this.pollTimer = setInterval(() => void this.poll(), tuning.pollMs);
+      this.pump();
+      await this.allIn;
+      if (this.stopped) throw this.fatal ?? new FileError(ErrorCode.BAD_STATE, 'download stopped');
+    }
+    this.clearTimers();
+    await Promise.allSettled([...this.pending]);
+    if (this.fatal) throw this.fatal;
+    const result = await this.verify();
+    // Every part was reported (or the report failed and was logged) before we say so.
+    await Promise.allSettled([...this.reports]);
+    return result;
+  }
+
+  private async reannounce(held: number[]): Promise<void> {
+    const queue = [...held];
+    const worker = async (): Promise<void> => {
+      for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+        await this.deps.tracker.reportPart(this.md5, p).catch((err: Error) => this.deps.log.warn({ part: p, err: err.message }, 'RPAD failed'));
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  }
+
+  private clearTimers(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.pollTimer = null;
+    this.wakeTimer = null;
+  }
+
+  private isSelf(address: PeerAddress, port: number): boolean {
+    const { self, selfPort } = this.deps;
+    return port === selfPort && (address.ip4 === self.ip4 || address.ip6 === self.ip6);
+  }
+
+  private polling = false;
+  private async poll(): Promise<void> {
+    if (this.polling || this.state !== 'downloading') return;
+    this.polling = true;
+    try {
+      const info = this.info!;
+      const holders = await this.deps.tracker.holders(this.md5, info.parts);
+      try {
+        this.deps.onHolders?.(holders);
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, 'onHolders hook failed');
+      }
+      this.owners!.update(holders, info.parts);
+      this.reportOrphans();
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'FCHU failed; will retry');
+    } finally {
+      this.polling = false;
+    }
+    this.pump();
+  }
+
+  private orphans = 0;
+  /** Warns (once per change) when some missing parts have no owner at all. */
+  private reportOrphans(): void {
+    const partial = this.partial!;
+    const counts = this.schedule!.availability.counts;
+    let n = 0;
+    for (let p = 0; p < partial.parts; p++) if (!partial.has(p) && counts[p] === 0) n++;
+    if (n !== this.orphans) {
+      if (n > 0) this.deps.log.warn({ parts: n }, 'no peer holds some missing parts; waiting for one to appear');
+      this.orphans = n;
+    }
+  }
+
+  /** Fills the schedule: as many fetches as the picker finds useful owners for. */
+  private pump(): void {
+    if (this.state !== 'downloading' || this.stopped || !this.partial) return;
+    const schedule = this.schedule!;
+    const owners = this.owners!;
+    const now = this.deps.now();
+    for (let pick = schedule.next(this.partial.file.bitmap, owners, now); pick; pick = schedule.next(this.partial.file.bitmap, owners, now)) {
+      this.start(pick.part, owners.get(pick.owner)!);
+    }
+    this.scheduleWake();
+  }
+
+  /** Wake up when the first backed-off owner may be asked again. */
+  private scheduleWake(): void {
+    if (this.wakeTimer) return;
+    const now = this.deps.now();
+    const next = this.owners!.nextWake(now);
+    if (next === null) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.pump();
+    }, next - now + 5);
+  }
+
+  private start(part: number, owner: Owner): void {
+    const { tuning } = this.deps;
+    const partial = this.partial!;
+    const length = partial.partSize(part);
+    const buffer = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(length, partial.file.partLength));
+    const handle = fetchPart({
+      host: owner.address.ip4,
+      port: owner.port,
+      md5: this.md5,
+      part,
+      length,
+      buffer,
+      local: this.deps.local,
+      stallMs: tuning.stallMs,
+      connectTimeoutMs: tuning.connectTimeoutMs,
+      traffic: this.deps.traffic,
+      throttle: this.deps.downThrottle,
+      pool: this.pool,
+    });
+    const flight: Flight = { part, owner, handle, cancelled: false };
+    this.schedule!.add(flight);
+    const task = handle.done
+      .then((chunks) => this.accept(flight, chunks), (err: unknown) => this.fetchFailed(flight, err))
+      .catch((err: unknown) => this.fail(err as Error))
+      .finally(() => {
+        // The fetch has settled (no socket writes into it any more) and so has `accept`.
+        this.spare.push(buffer);
+        this.schedule!.remove(flight);
+        this.pump();
+      });
+    this.track(task);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /**
+   * A whole copy of `flight.part` arrived from `flight.owner`: the one place a
+   * received part is taken in. First copy wins (the others are cancelled); the
+   * bytes go to disk, then the owner is credited, the user told and the tracker
+   * sent an RPAD (in the background). A disk failure ends the download.
+   */
+  private async accept(flight: Flight, chunks: Buffer[]): Promise<void> {
+    const { part, owner } = flight;
+    const partial = this.partial!;
+    if (flight.cancelled || this.stopped || partial.has(part) || this.writing.has(part)) return;
+    this.writing.add(part);
+    this.schedule!.cancelOthers(part, flight);
+    try {
+      await partial.write(part, chunks);
+    } finally {
+      this.writing.delete(part);
+    }
+    this.bytesDone += partial.partSize(part);
+    this.owners!.succeeded(owner);
+    const have = partial.have;
+    this.deps.emit({ type: 'part', md5: this.md5, part, from: owner.key, have, parts: partial.parts });
+    this.report(part);
+    if (partial.complete) {
+      this.state = 'verifying';
+      this.finished();
+    }
+  }
+
+  /** RPAD in the background: nothing waits for it but the final event. */
+  private report(part: number): void {
+    const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'));
+    this.reports.add(report);
+    void report.finally(() => this.reports.delete(report));
+  }
+
+  /** Times an owner choked us (closed a RETP unanswered): not faults. */
+  private chokedCount = 0;
+
+  private fetchFailed(flight: Flight, err: unknown): void {
+    if (flight.cancelled) return;
+    const { part, owner } = flight;
+    const owners = this.owners!;
+    if (isChoked(err)) {
+      // Choked, not faulty: no failure count, no escalating back-off. Prefer the
+      // other owners for a while (slots free up between re-choke rounds), then ask again.
+      this.chokedCount++;
+      const wait = owners.choked(owner);
+      this.deps.log.info({ part, owner: owner.key, retryMs: wait }, 'choked by owner; asking others first');
+      return;
+    }
+    const backoff = owners.faulted(owner);
+    this.deps.log.warn({ part, owner: owner.key, backoffMs: backoff, err: (err as Error).message }, 'part fetch failed; retrying elsewhere');
+  }
+
+  private async verify(): Promise<DownloadEvent> {
+    const partial = this.partial!;
+    const { dir, log } = this.deps;
+    this.state = 'verifying';
+    const result = await verifyDownload(partial, {
+      md5: this.md5,
+      dir,
+      name: this.name!,
+      owners: this.owners!.addresses(),
+      sharerKnown: this.owners!.sharerKnown,
+      keepCorrupt: true,
+    });
+    const seconds = (this.deps.now() - this.startedAt) / 1000;
+    if (result.ok) {
+      this.state = 'complete';
+      log.info({ path: result.path, seconds, convention: result.convention }, 'download complete and verified');
+      return { type: 'complete', md5: this.md5, path: result.path, seconds, convention: result.convention };
+    }
+    this.deps.store.delete(this.md5);
+    this.state = 'failed';
+    log.error({ code: result.code, path: result.path }, result.message);
+    return { type: 'failed', md5: this.md5, message: result.message, code: result.code, path: result.path };
+  }
+}

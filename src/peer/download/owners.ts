@@ -1,0 +1,166 @@
+/**
+ * The owners one download knows: who holds which parts (from the tracker's
+ * holder lists), how many requests each has from us, and how each has behaved
+ * (faults and back-off, choked, banned). Pure apart from the injected clock:
+ * the download asks it whom it may ask now and tells it how each fetch ended.
+ */
+import { type PeerAddress, countParts, formatHostPort } from '../../protocol/index.js';
+
+export interface Owner {
+  /** `ip4:port`, the name an owner has everywhere in a download. */
+  readonly key: string;
+  readonly address: PeerAddress;
+  readonly port: number;
+  bitmap: Buffer;
+  /** Requests in flight to this owner now. */
+  load: number;
+  /** Faults since its last good part (escalates the back-off). */
+  failures: number;
+  /** Not asked before this time (ms, the injected clock). */
+  backoffUntil: number;
+  /** In the tracker's latest list. */
+  listed: boolean;
+  /** Times it choked us (closed a request unanswered): not faults. */
+  choked: number;
+  /** Parts it gave us that we kept. */
+  parts: number;
+  /** Why it is never asked again, or null. */
+  banned: string | null;
+}
+
+export interface HolderEntry {
+  readonly address: PeerAddress;
+  readonly port: number;
+  readonly bitmap: Buffer;
+}
+
+export interface OwnerSetOptions {
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly maxPerOwner: number;
+  readonly maxBackoffMs: number;
+  /** Our own entry in the lists (never an owner). */
+  readonly isSelf: (address: PeerAddress, port: number) => boolean;
+}
+
+/** After an owner choked us, leave it alone this long (plus up to as much again at random). */
+export const CHOKED_RETRY_MS = 1000;
+/** First back-off after a fault; doubles with each further fault up to maxBackoffMs. */
+export const FIRST_BACKOFF_MS = 500;
+
+export type BitmapChange = (owner: Owner, before: Buffer | null, after: Buffer | null) => void;
+
+export class OwnerSet {
+  private readonly owners = new Map<string, Owner>();
+  /** Every address ever listed for this file (verification tries each owner's md5 convention). */
+  private readonly everSeen = new Map<string, PeerAddress>();
+  /** Some owner was listed with every part: the sharer (or a full copy) is known. */
+  sharerKnown = false;
+
+  constructor(
+    private readonly options: OwnerSetOptions,
+    /** Told of every bitmap that appears, changes or goes, so availability stays up to date. */
+    private readonly onBitmap: BitmapChange,
+  ) {}
+
+  get size(): number {
+    return this.owners.size;
+  }
+
+  get(key: string): Owner | undefined {
+    return this.owners.get(key);
+  }
+
+  values(): IterableIterator<Owner> {
+    return this.owners.values();
+  }
+
+  addresses(): PeerAddress[] {
+    return [...this.everSeen.values()];
+  }
+
+  /** Owners we are fetching from right now. */
+  get active(): number {
+    let n = 0;
+    for (const o of this.owners.values()) if (o.load > 0) n++;
+    return n;
+  }
+
+  banned(): { key: string; reason: string }[] {
+    const out: { key: string; reason: string }[] = [];
+    for (const o of this.owners.values()) if (o.banned !== null) out.push({ key: o.key, reason: o.banned });
+    return out;
+  }
+
+  /** One FCHU answer: new owners appear, bitmaps change, owners gone from the list (and idle) leave. */
+  update(holders: readonly HolderEntry[], parts: number): void {
+    for (const o of this.owners.values()) o.listed = false;
+    for (const h of holders) {
+      if (this.options.isSelf(h.address, h.port)) continue;
+      const key = formatHostPort(h.address.ip4, h.port);
+      this.everSeen.set(`${h.address.ip4}|${h.address.ip6}`, h.address);
+      if (countParts(h.bitmap) === parts) this.sharerKnown = true;
+      const known = this.owners.get(key);
+      if (known) {
+        known.listed = true;
+        if (!known.bitmap.equals(h.bitmap)) {
+          const before = known.bitmap;
+          known.bitmap = h.bitmap;
+          if (known.banned === null) this.onBitmap(known, before, h.bitmap);
+        }
+      } else {
+        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, parts: 0, banned: null };
+        this.owners.set(key, owner);
+        this.onBitmap(owner, null, h.bitmap);
+      }
+    }
+    for (const [key, o] of this.owners) {
+      // A banned owner is remembered (so it stays banned); others leave once idle.
+      if (o.listed || o.load > 0 || o.banned !== null) continue;
+      this.owners.delete(key);
+      this.onBitmap(o, o.bitmap, null);
+    }
+  }
+
+  /** May be asked for a part now. */
+  available(o: Owner, now = this.options.now()): boolean {
+    return o.listed && o.banned === null && o.load < this.options.maxPerOwner && o.backoffUntil <= now;
+  }
+
+  /** A part came from `o` and was kept. */
+  succeeded(o: Owner): void {
+    o.failures = 0;
+    o.parts++;
+  }
+
+  /** `o` choked us: no fault, no escalation; others are asked first for a while. Returns the wait. */
+  choked(o: Owner): number {
+    o.choked++;
+    const wait = CHOKED_RETRY_MS + Math.floor(this.options.random() * CHOKED_RETRY_MS);
+    o.backoffUntil = Math.max(o.backoffUntil, this.options.now() + wait);
+    return wait;
+  }
+
+  /** `o` failed a fetch: back off, doubling with each fault in a row. Returns the back-off. */
+  faulted(o: Owner): number {
+    o.failures++;
+    const backoff = Math.min(this.options.maxBackoffMs, FIRST_BACKOFF_MS * 2 ** (o.failures - 1));
+    o.backoffUntil = this.options.now() + backoff;
+    return backoff;
+  }
+
+  /** Never ask `key` again for this file (its parts stop counting towards availability). */
+  ban(key: string, reason: string): void {
+    const o = this.owners.get(key);
+    if (!o || o.banned !== null) return;
+    o.banned = reason;
+    this.onBitmap(o, o.bitmap, null);
+  }
+
+  /** The earliest time a backed-off owner may be asked again, or null. */
+  nextWake(now = this.options.now()): number | null {
+    let next = Infinity;
+    for (const o of this.owners.values()) if (o.banned === null && o.backoffUntil > now) next = Math.min(next, o.backoffUntil);
+    return next === Infinity ? null : next;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What is being fetched of whom, and what to ask next. Keeps the picker's input
+ * up to date as it changes — availability as owners' bitmaps change, the
+ * requests in flight as they start and end, one view per owner — instead of
+ * rebuilding it for every pick; the choice itself is the pure picker's.
+ */
+import type { FetchHandle } from '../fetch.js';
+import { Availability, type OwnerView, type Pick, pickPart } from '../picker.js';
+import type { Owner, OwnerSet } from './owners.js';
+
+export interface Flight {
+  readonly part: number;
+  readonly owner: Owner;
+  readonly handle: FetchHandle;
+  cancelled: boolean;
+}
+
+interface View {
+  key: string;
+  bitmap: Uint8Array;
+  load: number;
+  available: boolean;
+}
+
+export interface ScheduleOptions {
+  readonly parts: number;
+  readonly maxInFlight: number;
+  readonly randomFirst: number;
+  readonly endgameCopies: number;
+  readonly random: () => number;
+}
+
+export class Schedule {
+  readonly availability: Availability;
+  private readonly flights = new Map<number, Map<string, Flight>>();
+  /** The picker's view of `flights`: part -> keys of the owners asked. */
+  private readonly asked = new Map<number, Set<string>>();
+  private readonly views = new Map<string, View>();
+  private inFlight = 0;
+
+  constructor(private readonly options: ScheduleOptions) {
+    this.availability = new Availability(options.parts);
+  }
+
+  get count(): number {
+    return this.inFlight;
+  }
+
+  get full(): boolean {
+    return this.inFlight >= this.options.maxInFlight;
+  }
+
+  /** An owner's bitmap appeared, changed or went (OwnerSet's onBitmap). */
+  bitmapChanged(owner: Owner, before: Buffer | null, after: Buffer | null): void {
+    this.availability.change(before, after);
+    if (after === null) this.views.delete(owner.key);
+    else {
+      const v = this.views.get(owner.key);
+      if (v) v.bitmap = after;
+      else this.views.set(owner.key, { key: owner.key, bitmap: after, load: 0, available: false });
+    }
+  }
+
+  /** The next part to ask for and of whom, or null (nothing useful may be asked now). */
+  next(have: Uint8Array, owners: OwnerSet, now: number): Pick | null {
+    if (this.full) return null;
+    const list: OwnerView[] = [];
+    for (const v of this.views.values()) {
+      const o = owners.get(v.key);
+      if (!o) continue;
+      v.load = o.load;
+      v.available = owners.available(o, now);
+      list.push(v);
+    }
+    return pickPart({
+      parts: this.options.parts,
+      have,
+      inFlight: this.asked,
+      owners: list,
+      randomFirst: this.options.randomFirst,
+      endgameCopies: this.options.endgameCopies,
+      random: this.options.random,
+      availability: this.availability.counts,
+    });
+  }
+
+  add(flight: Flight): void {
+    let m = this.flights.get(flight.part);
+    if (!m) {
+      this.flights.set(flight.part, (m = new Map()));
+      this.asked.set(flight.part, new Set());
+    }
+    m.set(flight.owner.key, flight);
+    this.asked.get(flight.part)!.add(flight.owner.key);
+    flight.owner.load++;
+    this.inFlight++;
+  }
+
+  remove(flight: Flight): void {
+    const m = this.flights.get(flight.part);
+    if (!m || m.get(flight.owner.key) !== flight) return;
+    m.delete(flight.owner.key);
+    this.asked.get(flight.part)?.delete(flight.owner.key);
+    if (m.size === 0) {
+      this.flights.delete(flight.part);
+      this.asked.delete(flight.part);
+    }
+    flight.owner.load--;
+    this.inFlight--;
+  }
+
+  /** Cancels every other request for `part` (the first whole copy won). */
+  cancelOthers(part: number, winner: Flight): void {
+    for (const f of this.flights.get(part)?.values() ?? []) {
+      if (f !== winner) this.cancel(f);
+    }
+  }
+
+  cancel(f: Flight): void {
+    f.cancelled = true;
+    f.handle.cancel();
+  }
+
+  cancelAll(): void {
+    for (const m of this.flights.values()) for (const f of m.values()) this.cancel(f);
+  }
+}
