@@ -82,6 +82,8 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   const say = plan.json ? (text: string): void => log.warn(text) : (text: string): void => output.line(text);
   const session = new Session(peer, render, log, say);
   session.onClose(() => progress?.stop());
+  // From here on a signal ends the session its way (a prompt's Ctrl-C comes through readline as well).
+  session.installSignals();
   if (peer.metrics) render.record('metrics', peer.metrics, `metrics at ${peer.metrics.url}`);
   if (plan.json && plan.peersIntervalMs > 0) {
     const timer = setInterval(() => render.record('peers', { t: peer!.uptime(), ...peersRecord(peer!.status()) }, ''), plan.peersIntervalMs);
@@ -96,10 +98,11 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
       render.error(err);
       session.markFailed();
       // Asked to share something that cannot be shared: say so and stop, rather than run on sharing nothing.
-      if (!interactive) return void (await session.leave());
+      return void (await session.leave());
     }
   }
-  const outcomes: Promise<DownloadEvent>[] = plan.get.map((md5) => peer!.get(md5));
+  // A --get that fails makes the exit code say so, however the peer is left.
+  const outcomes: Promise<DownloadEvent>[] = plan.get.map((md5) => peer!.get(md5).then((o) => (o.type === 'complete' ? o : (session.markFailed(), o))));
   // Downloads interrupted earlier in this folder carry on too (they do not hold up --exit-when-done).
   for (const md5 of await peer.unfinished()) {
     if (!plan.get.includes(md5)) {
@@ -111,11 +114,9 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
 
   if (interactive) {
     prompt = new Prompt(peer, session, () => render);
-    process.on('SIGTERM', () => void session.terminate());
     await prompt.run();
     return;
   }
-  session.installSignals();
   const settled = await Promise.all(outcomes);
   if (settled.some((o) => o.type !== 'complete')) session.markFailed();
   if (plan.exitWhenDone) {

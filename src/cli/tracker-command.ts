@@ -116,7 +116,7 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     // Said once: in a terminal as one sentence with the way out, otherwise as a JSON log line.
-    if (process.stderr.isTTY) process.stderr.write(`${e.syscall === 'listen' ? listenFailure(err, 'bugtorrent tracker', options, '--port') : `bugtorrent tracker: cannot start: ${e.message}`}\n`);
+    if (process.stderr.isTTY || process.stdout.isTTY) process.stderr.write(`${e.syscall === 'listen' ? listenFailure(err, 'bugtorrent tracker', options, '--port') : `bugtorrent tracker: cannot start: ${e.message}`}\n`);
     else logger.fatal({ code: e.code, reason: e.message, hint: e.syscall === 'listen' ? listenFailure(err, 'bugtorrent tracker', options, '--port') : undefined, host: options.host, port: options.port, db: options.db }, 'tracker failed to start');
     process.exitCode = 1;
     return;
@@ -130,7 +130,7 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
       const where = { code: e.code, reason: e.message, host: options.httpHost, port: options.httpPort };
       if (options.httpPortExplicit || e.code !== 'EADDRINUSE') {
         const hint = listenFailure(err, 'bugtorrent dashboard', { host: options.httpHost, port: options.httpPort }, '--http-port');
-        if (process.stderr.isTTY) process.stderr.write(`${hint}\n`);
+        if (process.stderr.isTTY || process.stdout.isTTY) process.stderr.write(`${hint}\n`);
         else logger.fatal({ ...where, hint }, 'dashboard failed to start');
         await tracker.close();
         process.exitCode = 1;

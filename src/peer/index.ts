@@ -212,7 +212,6 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
 
   try {
     await tracker.login();
-    bw.start();
     if (config.metrics) {
       metrics = await startPeerMetricsServer({ registry: createPeerRegistry(() => metricsOf(status())), host: config.metrics.host, port: config.metrics.port, logger: log });
     }
@@ -415,5 +414,7 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
     close: closeAll,
   };
   emit({ event: 'ready', ip4, ip6, port });
+  // The first re-choke round (and its event) comes after `ready`.
+  bw.start();
   return handle;
 }

@@ -30,6 +30,7 @@ export interface RawPeerOptions extends FloodCliOptions {
   logoutRetry: string;
   pollInterval: string;
   stallTimeout: string;
+  findTimeout: string;
   chunkSize: string;
   maxPerPeer: string;
   maxInFlight: string;
@@ -82,6 +83,7 @@ export function addPeerOptions(command: Command): Command {
     .option('--logout-retry <seconds>', 'when the tracker refuses to log us out, ask again this often', seconds(d.logoutRetryMs))
     .option('--poll-interval <seconds>', 'ask the tracker who holds what this often while downloading', seconds(d.pollMs))
     .option('--stall-timeout <seconds>', 'give up on an owner that sends nothing for this long', seconds(d.stallMs))
+    .option('--find-timeout <seconds>', 'a --get whose md5 the tracker does not list within this long is an error', seconds(d.findTimeoutMs))
     .option('--chunk-size <bytes>', 'upload chunk size (AREP)', String(d.chunkSize))
     .option('--max-per-peer <n>', 'parts in flight per owner', String(d.maxPerOwner))
     .option('--max-in-flight <n>', 'parts in flight per download', String(d.maxInFlight));
@@ -122,6 +124,7 @@ export function mapPeerOptions(raw: RawPeerOptions): { config: Omit<PeerConfig, 
     // Periods that cannot be 0 are refused below 0.1 s rather than silently replaced.
     pollMs: secondsArg('--poll-interval', raw.pollInterval, { min: 0.1 }),
     stallMs: secondsArg('--stall-timeout', raw.stallTimeout, { min: 0.1 }),
+    findTimeoutMs: secondsArg('--find-timeout', raw.findTimeout),
     logoutRetryMs: secondsArg('--logout-retry', raw.logoutRetry, { min: 0.1 }),
     maxPerOwner: integerArg('--max-per-peer', raw.maxPerPeer, 1, 64),
     maxInFlight: integerArg('--max-in-flight', raw.maxInFlight, 1, 256),

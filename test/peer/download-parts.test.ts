@@ -1,0 +1,143 @@
+/**
+ * The download's pure parts with an injected clock and randomness: who may be
+ * asked (back-off escalation, choked without escalation, bans), availability
+ * kept up to date as bitmaps change (always equal to a recount), and what the
+ * schedule hands the picker.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { peerAddress } from '../../src/protocol/address.js';
+import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
+import { CHOKED_RETRY_MS, FIRST_BACKOFF_MS, OwnerSet } from '../../src/peer/download/owners.js';
+import { Schedule } from '../../src/peer/download/schedule.js';
+import { Availability, availability } from '../../src/peer/picker.js';
+import type { FetchHandle } from '../../src/peer/fetch.js';
+import { seededRandom } from '../support/random.js';
+
+const PARTS = 10;
+const bitmapOf = (parts: number[]): Buffer => {
+  const b = emptyBitmap(PARTS);
+  for (const p of parts) setPart(b, p);
+  return b;
+};
+const holder = (n: number, parts: number[]) => ({ address: peerAddress(`127.0.0.${n}`, '::1'), port: 5000, bitmap: bitmapOf(parts) });
+
+function setup(now = { t: 0 }) {
+  const schedule = new Schedule({ parts: PARTS, maxInFlight: 3, randomFirst: 0, endgameCopies: 2, random: seededRandom(7) });
+  const owners = new OwnerSet(
+    { now: () => now.t, random: () => 0.5, maxPerOwner: 2, maxBackoffMs: 4000, isSelf: (a) => a.ip4 === '127.0.0.1' },
+    (o, before, after) => schedule.bitmapChanged(o, before, after),
+  );
+  return { schedule, owners, now };
+}
+
+test('faults back off 0.5 s, 1 s, 2 s, … up to the cap; a good part resets the count', () => {
+  const { owners, now } = setup();
+  owners.update([holder(2, [0, 1])], PARTS);
+  const o = owners.get('127.0.0.2:5000')!;
+  assert.equal(owners.available(o), true);
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => owners.faulted(o)), [FIRST_BACKOFF_MS, 1000, 2000, 4000, 4000]);
+  assert.equal(owners.available(o), false);
+  assert.equal(owners.nextWake(), 4000);
+  now.t = 4000;
+  assert.equal(owners.available(o), true);
+  owners.succeeded(o);
+  assert.equal(owners.faulted(o), FIRST_BACKOFF_MS, 'the next fault starts over');
+  assert.equal(o.parts, 1);
+});
+
+test('being choked is no fault: a short wait that never escalates', () => {
+  const { owners } = setup();
+  owners.update([holder(2, [0])], PARTS);
+  const o = owners.get('127.0.0.2:5000')!;
+  const waits = [owners.choked(o), owners.choked(o), owners.choked(o)];
+  assert.deepEqual(waits, [1.5 * CHOKED_RETRY_MS, 1.5 * CHOKED_RETRY_MS, 1.5 * CHOKED_RETRY_MS]);
+  assert.equal(o.failures, 0);
+  assert.equal(o.choked, 3);
+});
+
+test('a banned owner is never available, its parts stop counting, and it stays banned when it leaves the list', () => {
+  const { owners, schedule } = setup();
+  owners.update([holder(2, [0, 1]), holder(3, [1])], PARTS);
+  assert.deepEqual([...schedule.availability.counts.slice(0, 3)], [1, 2, 0]);
+  owners.ban('127.0.0.2:5000', 'sent wrong bytes for part 0');
+  const o = owners.get('127.0.0.2:5000')!;
+  assert.equal(owners.available(o), false);
+  assert.deepEqual([...schedule.availability.counts.slice(0, 3)], [0, 1, 0]);
+  owners.update([holder(3, [1])], PARTS);
+  owners.update([holder(2, [0, 1, 2]), holder(3, [1])], PARTS);
+  assert.deepEqual(owners.banned(), [{ key: '127.0.0.2:5000', reason: 'sent wrong bytes for part 0' }]);
+  assert.deepEqual([...schedule.availability.counts.slice(0, 3)], [0, 1, 0], 'its new bitmap does not count either');
+});
+
+test('ourselves in the list is never an owner; idle owners gone from the list leave', () => {
+  const { owners, schedule } = setup();
+  owners.update([holder(1, [0]), holder(2, [0]), holder(3, [0])], PARTS);
+  assert.equal(owners.size, 2);
+  owners.update([holder(3, [0])], PARTS);
+  assert.deepEqual([...owners.values()].map((o) => o.key), ['127.0.0.3:5000']);
+  assert.equal(schedule.availability.counts[0], 1);
+  assert.equal(owners.addresses().length, 2, 'every other address ever listed is kept for the md5 conventions');
+});
+
+test('availability kept up to date equals a recount, whatever the sequence of lists', () => {
+  const list = fc.array(fc.tuple(fc.integer({ min: 2, max: 6 }), fc.subarray([...Array(PARTS).keys()])), { maxLength: 5 });
+  fc.assert(
+    fc.property(fc.array(list, { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 2, max: 6 }), { maxLength: 2 }), (lists, bans) => {
+      const { owners, schedule } = setup();
+      for (const [i, l] of lists.entries()) {
+        const unique = new Map(l.map(([n, parts]) => [n, holder(n, parts)]));
+        owners.update([...unique.values()], PARTS);
+        if (i === 0) for (const b of bans) owners.ban(`127.0.0.${b}:5000`, 'test');
+      }
+      const views = [...owners.values()].filter((o) => o.listed && o.banned === null).map((o) => ({ key: o.key, bitmap: o.bitmap, load: 0, available: true }));
+      assert.deepEqual([...schedule.availability.counts], [...availability(PARTS, views)]);
+    }),
+  );
+});
+
+test('Availability.change counts each part once per owner', () => {
+  const a = new Availability(PARTS);
+  a.change(null, bitmapOf([0, 1]));
+  a.change(bitmapOf([0, 1]), bitmapOf([1, 2]));
+  a.change(null, bitmapOf([2]));
+  assert.deepEqual([...a.counts.slice(0, 4)], [0, 1, 2, 0]);
+  a.change(bitmapOf([2]), null);
+  assert.deepEqual([...a.counts.slice(0, 4)], [0, 1, 1, 0]);
+});
+
+const handle = (): FetchHandle & { cancelled: boolean } => {
+  const h = { done: new Promise<Buffer[]>(() => undefined), cancelled: false, cancel: () => { h.cancelled = true; } };
+  return h;
+};
+
+test('the schedule asks the least-loaded owner, respects the caps, and cancels the losers of an endgame part', () => {
+  const { owners, schedule } = setup();
+  owners.update([holder(2, [0, 1, 2]), holder(3, [0, 1, 2])], PARTS);
+  const have = bitmapOf([3, 4, 5, 6, 7, 8, 9]);
+  const flights = [];
+  for (let pick = schedule.next(have, owners, 0); pick; pick = schedule.next(have, owners, 0)) {
+    const f = { part: pick.part, owner: owners.get(pick.owner)!, handle: handle(), cancelled: false };
+    schedule.add(f);
+    flights.push(f);
+  }
+  assert.equal(schedule.count, 3, 'maxInFlight');
+  assert.equal(schedule.full, true);
+  const loads = [...owners.values()].map((o) => o.load).sort();
+  assert.deepEqual(loads, [1, 2], 'spread over both owners, at most maxPerOwner each');
+  assert.equal(new Set(flights.map((f) => f.part)).size, 3, 'three different parts first');
+  // The first copy of a part wins: the others for it are cancelled.
+  const [a] = flights;
+  schedule.remove(flights[2]!);
+  const again = schedule.next(have, owners, 0)!;
+  assert.ok(again, 'endgame: a second request for a part in flight');
+  const dup = { part: again.part, owner: owners.get(again.owner)!, handle: handle(), cancelled: false };
+  schedule.add(dup);
+  const winner = dup.part === a!.part ? a! : flights.find((f) => f.part === dup.part)!;
+  schedule.cancelOthers(dup.part, winner === dup ? dup : winner);
+  const losers = [dup, ...flights].filter((f) => f.part === dup.part && f !== winner);
+  assert.ok(losers.length >= 1);
+  for (const l of losers) assert.equal(l.cancelled, true);
+  assert.equal(winner.cancelled, false);
+});
