@@ -44,6 +44,8 @@ export const ErrorCode = {
   NOT_A_FOLDER: 'BT_NOT_A_FOLDER',
   NOT_A_FILE: 'BT_NOT_A_FILE',
   DISK: 'BT_DISK',
+  /** A --on-complete command failed (reported, never fatal). */
+  HOOK_FAILED: 'BT_HOOK_FAILED',
   /** A port or address this program must listen on is taken. */
   ADDRESS_IN_USE: 'BT_ADDRESS_IN_USE',
   // Command line / configuration.

@@ -4,12 +4,14 @@
  * --exit-when-done) or as JSON lines. How the process ends is session.ts's.
  */
 import type { Command } from 'commander';
-import { ArgumentError, ErrorCode, RemoteError } from '../errors.js';
+import { ArgumentError, BugTorrentError, ErrorCode, RemoteError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { type DownloadEvent, type PeerEvent, type PeerHandle, startPeer } from '../peer/index.js';
 import { type PeerPlan, type RawPeerOptions, addPeerOptions, mapPeerOptions } from './peer/flags.js';
 import { formatHitList, groupHits } from './peer/hits.js';
 import { isListenFailure, listenFailure } from './hints.js';
+import { describeHook, hookFailed, runHook } from './peer/hook.js';
+import { SETTINGS_HELP, applySettings, describeSettings } from './settings.js';
 import { ProgressView } from './peer/progress.js';
 import { Prompt } from './peer/prompt.js';
 import { type Output, type Renderer, STDIO, jsonRenderer, textRenderer } from './peer/render.js';
@@ -36,10 +38,15 @@ Exit codes:
 export function registerPeerCommand(program: Command): void {
   const command = program.command('peer').description('run a peer: share files, search the tracker, download and seed');
   addPeerOptions(command)
-    .addHelpText('after', EXAMPLES)
-    .action(async (raw: RawPeerOptions) => {
+    .addHelpText('after', EXAMPLES + SETTINGS_HELP)
+    .action(async (_raw: RawPeerOptions, cmd: Command) => {
       try {
-        await runPeer(raw);
+        applySettings(cmd);
+        if (cmd.getOptionValue('printConfig')) {
+          process.stdout.write(`${describeSettings(cmd)}\n`);
+          return;
+        }
+        await runPeer(cmd.opts<RawPeerOptions>());
       } catch (err) {
         if (!(err instanceof ArgumentError)) throw err;
         process.stderr.write(`bugtorrent peer: ${err.message} (${err.code})\n`);
@@ -55,15 +62,27 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   const interactive = terminal && Boolean(process.stdin.isTTY) && !plan.exitWhenDone;
   // In a terminal people read the events; logs are for --log-level (and for files, as JSON lines).
   const log = createLogger({ level: plan.logLevel ?? (terminal ? 'fatal' : 'info'), name: 'peer' });
-  const progress = terminal && !interactive ? new ProgressView(() => peer!.status()) : null;
+  const progress = terminal && !interactive && !plan.quiet ? new ProgressView(() => peer!.status()) : null;
   let prompt: Prompt | null = null;
   const output: Output = {
     line: (text) => (prompt ? prompt.output.line(text) : progress ? progress.log(text) : STDIO.line(text)),
     error: (text) => (prompt ? prompt.output.error(text) : STDIO.error(text)),
   };
-  const render: Renderer = plan.json ? jsonRenderer() : textRenderer(output);
+  // --quiet: errors only.
+  const render: Renderer = plan.json ? jsonRenderer() : textRenderer(plan.quiet ? { line: () => undefined, error: output.error } : output);
   let peer: PeerHandle | null = null;
+  const hooks = new Set<Promise<unknown>>();
   const onEvent = (e: PeerEvent): void => {
+    if (e.event === 'complete' && plan.onComplete) {
+      const size = peer?.status().downloads.find((d) => d.md5 === e.md5)?.size;
+      const run = runHook(plan.onComplete, { path: e.path, md5: e.md5, ...(size !== undefined ? { size } : {}) }).then((r) => {
+        const failed = hookFailed(r);
+        if (failed) render.error(new BugTorrentError(ErrorCode.HOOK_FAILED, describeHook(r)), e.md5);
+        if (plan.json || !failed) render.record('hook', { md5: r.md5, path: r.path, command: r.command, code: r.code, signal: r.signal, ok: !failed }, describeHook(r));
+      });
+      hooks.add(run);
+      void run.finally(() => hooks.delete(run));
+    }
     if (e.event === 'started') progress?.add(e.md5, e.name, e.parts, e.have);
     if ((e.event === 'complete' || e.event === 'error') && 'md5' in e && e.md5) progress?.done(e.md5);
     render.event(e);
@@ -120,11 +139,28 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   const settled = await Promise.all(outcomes);
   if (settled.some((o) => o.type !== 'complete')) session.markFailed();
   if (plan.exitWhenDone) {
-    if (plan.seedTimeMs > 0) await new Promise((r) => setTimeout(r, plan.seedTimeMs));
+    await seedAfterwards(peer, plan, settled);
+    // Hooks still running are waited for (a minute at most): they act on the file we are about to leave.
+    await Promise.race([Promise.allSettled([...hooks]), new Promise((r) => setTimeout(r, 60_000).unref())]);
     await session.leave();
   }
   // Nothing was shared and nothing was obtained: there is nothing to seed, so there is no reason to stay.
   if (outcomes.length > 0 && plan.share.length === 0 && settled.every((o) => o.type !== 'complete')) await session.leave();
+}
+
+/**
+ * --seed-time and --seed-ratio: keep seeding until either is met (as aria2c:
+ * whichever comes first when both are given).
+ */
+async function seedAfterwards(peer: PeerHandle, plan: PeerPlan, outcomes: readonly DownloadEvent[]): Promise<void> {
+  const time = plan.seedTimeMs > 0 ? plan.seedTimeMs : plan.seedRatio === null ? 0 : Infinity;
+  if (time === 0 && plan.seedRatio === null) return;
+  const done = outcomes.flatMap((o) => (o.type === 'complete' ? [o.md5] : []));
+  const size = peer.status().downloads.filter((d) => done.includes(d.md5)).reduce((n, d) => n + d.size, 0);
+  // The ratio of the whole session, as aria2c's: bytes sent over the size of what we downloaded.
+  const ratioMet = (): boolean => plan.seedRatio !== null && peer.status().bandwidth.uploaded >= plan.seedRatio * size;
+  const until = Date.now() + time;
+  while (!ratioMet() && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(250, until - Date.now())));
 }
 
 /** --quer (and --get-hits: every distinct md5 found is downloaded as its first hit arrives). */

@@ -4,7 +4,7 @@
  * peer (startPeer); the CLI under test is a real process.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -112,6 +112,27 @@ describe('the peer in a terminal', { concurrency: true, timeout: 90_000 }, () =>
     assert.equal(await t.exited, 0, t.output + t.stderr);
     assert.match(t.output, /tracker refused to log us out/);
     assert.match(t.output, /leaving with the only copy/);
+  });
+
+  test('--on-complete runs with the file in its environment; its failure is reported, never fatal', async () => {
+    const dir = sandbox.tempDir();
+    const out = join(dir, 'hook-env.txt');
+    const proc = sandbox.spawn(peerArgs(98, dir, ['--get', md5, '--exit-when-done', '--json', '--on-complete', `printf '%s %s' "$BUGTORRENT_NAME" "$BUGTORRENT_MD5" > '${out}'; exit 3`]));
+    const { code } = await proc.exited;
+    assert.equal(code, 0, proc.rawStderr.join('\n'));
+    assert.equal(readFileSync(out, 'utf8'), `screen.bin ${md5}`);
+    const hook = proc.stdoutLines.find((e) => e['event'] === 'hook');
+    assert.deepEqual({ ok: hook?.['ok'], code: hook?.['code'] }, { ok: false, code: 3 });
+    const error = proc.stdoutLines.find((e) => e['event'] === 'error');
+    assert.equal(error?.['code'], 'BT_HOOK_FAILED');
+    assert.ok(proc.stdoutLines.some((e) => e['event'] === 'complete'));
+  });
+
+  test('--quiet in a terminal: no progress, no messages, just the exit code', async () => {
+    const t = terminalIn(terminals, logs, peerArgs(99, sandbox.tempDir(), ['--get', md5, '--exit-when-done', '--quiet']));
+    assert.equal(await t.exited, 0, t.output + t.stderr);
+    assert.equal(t.output.trim(), '');
+    assert.equal(t.stderr.trim(), '');
   });
 
   test('the prompt: share ~/file expands the home folder; status in plain words; quit twice leaves the only copy', async () => {

@@ -8,11 +8,14 @@ import { ArgumentError } from '../../errors.js';
 import { LOG_LEVELS, type LogLevel, type Logger } from '../../log.js';
 import { MAX_CHUNK, parseHostPort } from '../../protocol/index.js';
 import { PEER_DEFAULTS, type PeerConfig } from '../../peer/config.js';
-import { RATE_HELP, integerArg, rateArg, secondsArg } from '../../units.js';
+import { RATE_HELP, integerArg, numberArg, rateArg, secondsArg } from '../../units.js';
 import { type FloodCliOptions, addFloodOptions, parseFloodOptions } from './flood-flags.js';
 
 export interface RawPeerOptions extends FloodCliOptions {
-  tracker: string;
+  tracker?: string;
+  onComplete?: string;
+  seedRatio?: string;
+  quiet?: boolean;
   ip4?: string;
   ip6?: string;
   port: string;
@@ -52,6 +55,12 @@ export interface PeerPlan {
   readonly peersIntervalMs: number;
   readonly query: { readonly text: string; readonly ttl: number; readonly waitMs: number; readonly getHits: boolean } | null;
   readonly logLevel: LogLevel | undefined;
+  /** Run with the file's path, md5 and name in the environment when a download completes. */
+  readonly onComplete: string | null;
+  /** After the downloads, seed until we sent this many times their size; null = no ratio. */
+  readonly seedRatio: number | null;
+  /** Text mode: errors only. */
+  readonly quiet: boolean;
 }
 
 // No default ([]) on repeatable flags: commander would print `(default: [])` in --help.
@@ -61,7 +70,9 @@ const seconds = (ms: number): string => String(ms / 1000);
 export function addPeerOptions(command: Command): Command {
   const d = PEER_DEFAULTS;
   command
-    .requiredOption('--tracker <host:port>', 'the tracker to use')
+    .option('--tracker <host:port>', 'the tracker to use (required)')
+    .option('--config <file>', 'read settings from this JSON file (flags and BUGTORRENT_* variables win over it)')
+    .option('--print-config', 'print every setting, its value and where it came from, then exit')
     .option('--ip4 <addr>', 'IPv4 address to announce, listen on and connect from (default: first non-loopback, else 127.0.0.1)')
     .option('--ip6 <addr>', 'IPv6 address to announce, listen on and connect from (default: first global, else ::1)')
     .option('--port <port>', 'TCP port for other peers (0 picks a free one)', String(d.port))
@@ -72,6 +83,9 @@ export function addPeerOptions(command: Command): Command {
     .option('--exit-when-done', 'log out and exit once every --get is complete and verified')
     .option('--seed-time <seconds>', 'after every --get is done, seed this long, then log out and exit')
     .option('--json', 'one JSON event per line on stdout')
+    .option('--quiet', 'print errors only (text mode)')
+    .option('--on-complete <command>', 'run this shell command when a download completes (BUGTORRENT_PATH, BUGTORRENT_MD5, BUGTORRENT_NAME, BUGTORRENT_SIZE in its environment)')
+    .option('--seed-ratio <ratio>', 'after every --get is done, seed until we uploaded RATIO times their size, then log out and exit')
     .option('--up-rate <rate>', `upload limit (${RATE_HELP})`, String(d.upRate))
     .option('--down-rate <rate>', 'download limit over all transfers; 0 = none', String(d.downRate))
     .option('--no-upload', 'never upload (answer no RETP)')
@@ -100,6 +114,7 @@ export function mapPeerOptions(raw: RawPeerOptions): { config: Omit<PeerConfig, 
   const share = raw.share ?? [];
   const get = raw.get ?? [];
   for (const md5 of get) if (!MD5.test(md5)) throw new ArgumentError(`--get wants a 32-digit hex md5, got ${JSON.stringify(md5)}`);
+  if (raw.tracker === undefined) throw new ArgumentError('--tracker HOST:PORT is required (or BUGTORRENT_TRACKER, or "tracker" in --config)');
   let tracker: { host: string; port: number };
   try {
     tracker = parseHostPort(raw.tracker, 3000);
@@ -136,12 +151,15 @@ export function mapPeerOptions(raw: RawPeerOptions): { config: Omit<PeerConfig, 
   const plan: PeerPlan = {
     share,
     get,
-    exitWhenDone: Boolean(raw.exitWhenDone) || raw.seedTime !== undefined,
+    exitWhenDone: Boolean(raw.exitWhenDone) || raw.seedTime !== undefined || raw.seedRatio !== undefined,
     seedTimeMs,
     json: Boolean(raw.json),
     peersIntervalMs: secondsArg('--peers-interval', raw.peersInterval),
     query: flood.query,
     logLevel: raw.logLevel as LogLevel | undefined,
+    onComplete: raw.onComplete === undefined || raw.onComplete.trim() === '' ? null : raw.onComplete,
+    seedRatio: raw.seedRatio === undefined ? null : numberArg('--seed-ratio', raw.seedRatio, 0, 1e6, false),
+    quiet: Boolean(raw.quiet),
   };
   return { config, plan };
 }
