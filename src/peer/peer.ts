@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { ErrorCode, FileError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { GuardLimits } from '../net/guard.js';
 import { DEFAULT_PART_LENGTH, type PeerAddress, compressIPv6, expandIPv6, normalizeIPv4, peerAddress } from '../protocol/index.js';
 import { ADMIT_ALL, IGNORE_TRAFFIC, type Throttle, type TrafficRecorder, UNLIMITED, type UploadAdmission } from './bandwidth.js';
 import type { LocalAddresses } from './connect.js';
@@ -33,6 +34,16 @@ export interface PeerOptions {
   readonly admission?: UploadAdmission;
   readonly traffic?: TrafficRecorder;
   readonly handlers?: PeerMessageHandlers;
+  /** Limits on incoming connections (per client, in all, deadlines); defaults: DEFAULT_LISTENER_LIMITS. */
+  readonly connections?: Partial<GuardLimits>;
+  /**
+   * An upload whose reader stalls is cut: a part may wait for its reader
+   * max(stallFloorMs, part / minUploadRate) in all. Defaults 10 s and 16 KiB/s.
+   */
+  readonly stallFloorMs?: number;
+  readonly minUploadRate?: number;
+  /** A client whose upload stalled gets no uploads for this long (default 30 s). */
+  readonly stallPenaltyMs?: number;
   /** Every FCHU answer (e.g. to learn flooding neighbours, and for the choker: aliases, departures). */
   readonly onHolders?: (holders: readonly TrackerHolder[], md5: string) => void;
   /**
@@ -120,8 +131,12 @@ export class Peer extends EventEmitter {
       ip6: this.ip6,
       port: this.options.port,
       handlers: this.options.handlers,
+      limits: this.options.connections,
+      stallPenaltyMs: this.options.stallPenaltyMs,
       log,
       upload: {
+        stallFloorMs: this.options.stallFloorMs,
+        minRate: this.options.minUploadRate,
         store: this.store,
         throttle: this.options.upThrottle ?? UNLIMITED,
         admission: this.options.admission ?? ADMIT_ALL,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ConnectionGuard, type GuardLimits, clientKey } from '../../src/net/guard.js';
+import { PenaltyBox } from '../../src/net/penalty.js';
 
 function guard(limits: Partial<GuardLimits> = {}) {
   const clock = { t: 0 };
@@ -196,4 +197,22 @@ test('property: whatever happens, the caps hold, the newcomer is admitted while 
     }),
     { numRuns: 300 },
   );
+});
+
+test('penalty box: a key is kept out for durationMs, then let in; bounded, oldest offence dropped first', () => {
+  const clock = { t: 0 };
+  const box = new PenaltyBox(1000, () => clock.t, 2);
+  box.add('a');
+  clock.t = 400;
+  assert.equal(box.remaining('a'), 600);
+  assert.equal(box.remaining('b'), 0);
+  box.add('b');
+  box.add('c');
+  assert.equal(box.size, 2);
+  assert.equal(box.remaining('a'), 0, 'the oldest went when the box was full');
+  clock.t = 1400;
+  assert.equal(box.remaining('b'), 0);
+  assert.equal(box.remaining('c'), 0);
+  assert.equal(box.size, 0);
+  assert.throws(() => new PenaltyBox(-1, () => 0), RangeError);
 });
