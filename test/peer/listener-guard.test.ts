@@ -173,7 +173,7 @@ describe('per-client caps and slowloris on the listener', () => {
         const reader = new MessageReader({ accept: ['AREP'] });
         assert.equal((reader.push(await done)[0] as MessageOf<'AREP'>).chunks.length, PART / 4096);
       }
-      await until(() => lines.some((l) => (l['dropped'] as Record<string, number> | undefined)?.['per-address'] === 1), 'the summary line');
+      await until(() => lines.some((l) => ((l['dropped'] as Record<string, number> | undefined)?.['per-address'] ?? 0) >= 1), 'the summary line');
     } finally {
       for (const s of open) s.destroy();
       await listener.close(100);
@@ -187,7 +187,7 @@ describe('per-client caps and slowloris on the listener', () => {
       const request = retp(1);
       const slow = await dribble(ip4, listener.port, request, 50, '127.0.0.133');
       assert.ok(slow.written < request.length, `closed after ${slow.written} of ${request.length} bytes`);
-      await until(() => lines.some((l) => (l['dropped'] as Record<string, number> | undefined)?.['request-timeout'] === 1), 'the summary line');
+      await until(() => lines.some((l) => ((l['dropped'] as Record<string, number> | undefined)?.['request-timeout'] ?? 0) >= 1), 'the summary line');
     } finally {
       await listener.close(100);
     }

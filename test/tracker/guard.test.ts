@@ -112,9 +112,9 @@ describe('per-client caps, IPv4 and IPv6 counted together', () => {
         h.socket.write(logi(peer(9)).subarray(10));
         assert.match(await got, /^ALGI[0-9A-F]{16}$/);
       }
-      await until(() => lines.some((l) => l['code'] === ErrorCode.LIMIT_EXCEEDED && (l['dropped'] as Record<string, number> | undefined)?.['per-address'] === 1), 'the summary line');
-      const summary = lines.find((l) => (l['dropped'] as Record<string, number> | undefined)?.['per-address'] === 1)!;
-      assert.deepEqual(summary['clients'], [{ client: '127.0.0.1', n: 1 }]);
+      await until(() => lines.some((l) => l['code'] === ErrorCode.LIMIT_EXCEEDED && ((l['dropped'] as Record<string, number> | undefined)?.['per-address'] ?? 0) >= 1), 'the summary line');
+      const summary = lines.find((l) => ((l['dropped'] as Record<string, number> | undefined)?.['per-address'] ?? 0) >= 1)!;
+      assert.ok((summary['clients'] as { client: string }[]).some((c) => c.client === '127.0.0.1'), 'counted under the IPv4 form');
     } finally {
       for (const s of open) s.destroy();
       await tracker.close();
@@ -132,7 +132,7 @@ describe('slowloris', () => {
       // One byte every 50 ms: each byte comes well within the idle timeout, the whole needs 3.2 s.
       const slow = await dribble(host, tracker.port, request, 50, '127.0.0.8');
       assert.ok(slow.written < request.length, `closed after ${slow.written} of ${request.length} bytes`);
-      await until(() => lines.some((l) => l['code'] === ErrorCode.TIMEOUT && (l['dropped'] as Record<string, number> | undefined)?.['request-timeout'] === 1), 'the summary line');
+      await until(() => lines.some((l) => l['code'] === ErrorCode.TIMEOUT && ((l['dropped'] as Record<string, number> | undefined)?.['request-timeout'] ?? 0) >= 1), 'the summary line');
       // The same request in one write is answered.
       const r = await exchange(host, tracker.port, request, { accept: TRACKER_REPLIES });
       assert.equal(r.message?.command, 'ALGI');

@@ -323,7 +323,7 @@ describe('caps: connections, buffered bytes, idle time', () => {
       // The newcomer is served; the oldest idle connection made room for it.
       await callFor('ALGI', host, tracker.port, logi(peer(1)));
       assert.equal(await closed[0], true);
-      await until(() => lines.some((l) => l['code'] === ErrorCode.LIMIT_EXCEEDED && (l['dropped'] as Record<string, number> | undefined)?.['full'] === 1), 'the summary line');
+      await until(() => lines.some((l) => l['code'] === ErrorCode.LIMIT_EXCEEDED && ((l['dropped'] as Record<string, number> | undefined)?.['full'] ?? 0) >= 1), 'the summary line');
       // The other held connection still works (and is closed after its reply).
       const reply = await new Promise<Buffer>((resolve) => {
         held[1]!.once('data', resolve);
