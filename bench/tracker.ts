@@ -6,7 +6,13 @@
  * machine for one connection per request, with the same client.
  *
  *   node dist/bench/tracker.js [--seconds 3] [--warmup 0.5] [--concurrency 32] [--client auto|c|node] [--json]
- *                              [--only FCHU|RPAD] [--no-reference]
+ *                              [--only FCHU|RPAD] [--no-reference] [--flood N]
+ *
+ * `--flood N` adds a table: good FCHUs (one per connection, Node client, 8 at a
+ * time from 127.0.0.20-23) without and then during a flood of N idle
+ * connections from 127.0.0.2-5, each reopened as soon as the tracker closes it
+ * (test/support/flood.ts, in a child process; at most 4 × N opened): how many
+ * were answered, and how long they waited.
  *
  * The client is bench/loadgen.c (epoll, one thread, closed loop: `concurrency`
  * connections in flight, one request each), compiled with `cc -O2` into a
@@ -29,6 +35,8 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Message, type PeerAddress, encodeMessage } from '../src/protocol/index.js';
+// The flood generator the tests use (one helper for one job).
+import { flood } from '../test/support/flood.js';
 
 const HOST = '127.0.0.1';
 // BENCH_TRACKER_CLI=/path/to/bin/bugtorrent.js benchmarks another build (before/after comparisons).
@@ -54,6 +62,16 @@ if (process.argv[2] === '--reference-server') {
   });
   server.listen({ host: HOST, port: 0 }, () => process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`));
   process.on('SIGTERM', () => process.exit(0));
+} else if (process.argv[2] === '--flood-child') {
+  // The flood runs in its own process (`tracker.js --flood-child PORT N`), so that the
+  // good client's event loop is not the attacker's too. Prints its counts when told to stop.
+  const attack = flood({ host: HOST, port: Number(process.argv[3]), from: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], connections: Number(process.argv[4]), maxOpened: Number(process.argv[4]) * 4 });
+  const report = setInterval(() => process.stdout.write(`${JSON.stringify(attack.stats)}\n`), 100);
+  process.on('SIGTERM', () => {
+    clearInterval(report);
+    process.stdout.write(`${JSON.stringify(attack.stats)}\n`);
+    void attack.stop().then(() => process.exit(0));
+  });
 } else {
   await main();
 }
@@ -68,10 +86,12 @@ interface Options {
   only: ReadonlySet<string>;
   /** Skip the reference server (profiling the tracker alone). */
   reference: boolean;
+  /** Connections of the flood for the flood table; 0: no flood table. */
+  flood: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 3, warmup: 0.5, concurrency: 32, json: false, client: 'auto', only: new Set(['FCHU', 'RPAD']), reference: true };
+  const o: Options = { seconds: 3, warmup: 0.5, concurrency: 32, json: false, client: 'auto', only: new Set(['FCHU', 'RPAD']), reference: true, flood: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') o.json = true;
@@ -88,10 +108,12 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--seconds') o.seconds = Number(argv[++i]);
     else if (a === '--warmup') o.warmup = Number(argv[++i]);
     else if (a === '--concurrency') o.concurrency = Number(argv[++i]);
+    else if (a === '--flood') o.flood = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.warmup >= 0)) throw new Error('--warmup must be 0 or more seconds');
   if (!(o.seconds > 0) || !(o.concurrency >= 1)) throw new Error('--seconds and --concurrency must be positive');
+  if (!Number.isInteger(o.flood) || o.flood < 0 || o.flood > 15_000) throw new Error('--flood must be an integer in 0..15000');
   return o;
 }
 
@@ -114,9 +136,9 @@ function spawnWaiting(args: string[], pick: (l: Record<string, unknown>) => numb
 }
 
 /** One request on one connection; resolves when `replyLength` bytes came back. */
-function once(port: number, request: Buffer, replyLength: number): Promise<void> {
+function once(port: number, request: Buffer, replyLength: number, localAddress?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: HOST, port, noDelay: true });
+    const socket = connect({ host: HOST, port, noDelay: true, localAddress });
     let got = 0;
     socket.on('connect', () => socket.write(request));
     socket.on('data', (c) => {
@@ -258,6 +280,62 @@ async function measure(server: ChildProcess, port: number, next: () => Buffer, r
   return { requests: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99), serverCpuUsPerRequest };
 }
 
+interface GoodResult {
+  sent: number;
+  answered: number;
+  seconds: number;
+  p99: number;
+}
+
+/** Good FCHUs for `seconds`, 8 at a time, one per connection from 127.0.0.20-23; each bounded to 10 s. */
+async function goodRequests(port: number, request: Buffer, replyLength: number, seconds: number): Promise<GoodResult> {
+  const latencies: number[] = [];
+  let sent = 0;
+  const started = performance.now();
+  const stopAt = started + seconds * 1000;
+  const worker = async (w: number): Promise<void> => {
+    while (performance.now() < stopAt) {
+      sent++;
+      const t = performance.now();
+      const bounded = new Promise<void>((_, reject) => setTimeout(() => reject(new Error('no reply within 10 s')), 10_000).unref());
+      try {
+        await Promise.race([once(port, request, replyLength, `127.0.0.${20 + (w % 4)}`), bounded]);
+        latencies.push(performance.now() - t);
+      } catch {
+        /* counted as not answered */
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+  latencies.sort((a, b) => a - b);
+  return { sent, answered: latencies.length, seconds: (performance.now() - started) / 1000, p99: latencies[Math.floor(0.99 * (latencies.length - 1))] ?? NaN };
+}
+
+/** Good requests without, then during, a flood of `connections` idle connections from 127.0.0.2-5. */
+async function floodTable(port: number, request: Buffer, replyLength: number, o: Options): Promise<{ calm: GoodResult; flooded: GoodResult; opened: number }> {
+  const calm = await goodRequests(port, request, replyLength, o.seconds);
+  const child = spawn(process.execPath, [SELF, '--flood-child', String(port), String(o.flood)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stats = { opened: 0, closed: 0, open: 0 };
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    try {
+      stats = JSON.parse(l) as typeof stats;
+    } catch {
+      /* not JSON */
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const deadline = performance.now() + 30_000;
+    while (stats.open + stats.closed < o.flood && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const flooded = await goodRequests(port, request, replyLength, o.seconds);
+    return { calm, flooded, opened: stats.opened };
+  } finally {
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'bugtorrent-bench-'));
@@ -305,6 +383,8 @@ async function main(): Promise<void> {
 
     const SKIPPED: Result = { requests: 0, errors: 0, seconds: 0, rps: NaN, p50: NaN, p99: NaN, serverCpuUsPerRequest: NaN };
     const fchu = o.only.has('FCHU') ? await run(tracker.child, port, [fchuRequest], () => fchuRequest, fchuReplyLength, 'AFCH') : SKIPPED;
+    // Before the RPADs, which add holders and so lengthen the AFCH.
+    const floods = o.flood > 0 ? await floodTable(port, fchuRequest, fchuReplyLength, o) : null;
     const rpadResult = o.only.has('RPAD') ? await run(tracker.child, port, loadgen ? Array.from({ length: rpadCount }, rpad) : [], rpad, 12, 'APAD') : SKIPPED;
     if (loadgen && rpadResult.requests > rpadCount) process.stderr.write(`bench: ${rpadResult.requests} RPADs but only ${rpadCount} distinct ones: some repeated\n`);
     tracker.child.kill('SIGTERM');
@@ -333,6 +413,7 @@ async function main(): Promise<void> {
           concurrency: o.concurrency,
           client: loadgen ? 'c' : 'node',
           results: rows.map((r) => ({ request: r.name, replyBytes: r.replyBytes, ours: r.ours, reference: r.reference, ratio: r.ours.rps / r.reference.rps })),
+          ...(floods ? { flood: { connections: o.flood, ...floods } } : {}),
         })}\n`,
       );
     } else {
@@ -352,6 +433,19 @@ async function main(): Promise<void> {
         lines.push('', `load generator CPU µs/req (ours / reference): ${client}`);
         const errs = rows.flatMap((r) => [r.ours.firstError, r.reference.firstError]).filter(Boolean);
         if (errs.length > 0) lines.push(`first client errors: ${errs.join('; ')}`);
+      }
+      if (floods) {
+        const row = (name: string, g: GoodResult): string =>
+          `| ${name} | ${g.sent} | ${g.answered} | ${f((100 * g.answered) / Math.max(1, g.sent), 1)} % | ${f(g.answered / g.seconds)} | ${f(g.p99, 1)} |`;
+        lines.push(
+          '',
+          `good FCHUs (Node client, 8 at a time from 127.0.0.20-23, ${o.seconds} s each) without and during a flood of ${o.flood} idle connections from 127.0.0.2-5, each reopened when closed (${floods.opened} opened in all)`,
+          '',
+          '| scenario | good sent | answered | answered % | answered/s | p99 ms |',
+          '|---|---:|---:|---:|---:|---:|',
+          row('no flood', floods.calm),
+          row(`flood of ${o.flood}`, floods.flooded),
+        );
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     }

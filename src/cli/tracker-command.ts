@@ -17,6 +17,8 @@ interface RawOptions {
   logLevel: string;
   idleTimeout: string;
   maxConnections: string;
+  maxPerAddress: string;
+  requestTimeout: string;
   maxBuffer: string;
   httpPort: string;
   httpHost: string;
@@ -31,6 +33,8 @@ export interface TrackerCommandOptions {
   logLevel: LogLevel;
   idleTimeoutMs: number;
   maxConnections: number;
+  maxPerAddress: number;
+  requestTimeoutMs: number;
   maxBuffered: number;
   /** null: no dashboard (--no-http). */
   httpPort: number | null;
@@ -65,6 +69,8 @@ export function parseTrackerOptions(raw: RawOptions): TrackerCommandOptions {
     logLevel: raw.logLevel as LogLevel,
     idleTimeoutMs: integer('--idle-timeout', raw.idleTimeout, 1, 86_400_000),
     maxConnections: integer('--max-connections', raw.maxConnections, 1, 1_000_000),
+    maxPerAddress: integer('--max-per-address', raw.maxPerAddress, 1, 1_000_000),
+    requestTimeoutMs: integer('--request-timeout', raw.requestTimeout, 1, 86_400_000),
     maxBuffered: integer('--max-buffer', raw.maxBuffer, 64, 64 * 1024 * 1024),
     httpPort: raw.http === false ? null : integer('--http-port', raw.httpPort, 0, 65535),
     httpHost: raw.httpHost.replace(/^\[|\]$/g, ''),
@@ -81,7 +87,9 @@ export function registerTrackerCommand(program: Command): void {
     .option('--db <file>', 'SQLite database file, or :memory: to keep nothing', DEFAULT_DB_FILE)
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
     .option('--idle-timeout <ms>', 'close connections idle for this long', String(DEFAULT_LIMITS.idleTimeoutMs))
-    .option('--max-connections <n>', 'most open connections', String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-connections <n>', 'most open connections; when full, the one waiting longest is closed for a newcomer', String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-per-address <n>', 'most open connections from one client (its IPv4 and IPv6 together)', String(DEFAULT_LIMITS.maxPerAddress))
+    .option('--request-timeout <ms>', 'close a connection whose request is not complete this long after its first byte', String(DEFAULT_LIMITS.requestTimeoutMs))
     .option('--max-buffer <bytes>', 'most bytes buffered per connection', String(DEFAULT_LIMITS.maxBuffered))
     .option('--http-port <port>', 'dashboard, JSON API and /metrics HTTP port (0 picks a free one)', String(DEFAULT_HTTP_PORT))
     .option('--http-host <addr>', 'dashboard address; loopback unless you expose it (e.g. 0.0.0.0 or ::)', DEFAULT_HTTP_HOST)
@@ -111,6 +119,8 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
       logger,
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnections: options.maxConnections,
+      maxPerAddress: options.maxPerAddress,
+      requestTimeoutMs: options.requestTimeoutMs,
       maxBuffered: options.maxBuffered,
     });
   } catch (err) {

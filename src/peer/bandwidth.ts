@@ -31,6 +31,11 @@ export interface UploadAdmission {
    * null if it stays choked; the uploader then closes the connection without a reply.
    */
   admit(remote: RemoteKey, request?: { md5: string; part: number }): Promise<(() => void) | null>;
+  /**
+   * An upload to `remote` made no progress within its deadline and was cut (its
+   * slot already released): it is not receiving, so it should not keep a slot.
+   */
+  stalled?(remote: RemoteKey): void;
 }
 
 export const ADMIT_ALL: UploadAdmission = { admit: () => Promise.resolve(() => undefined) };

@@ -6,7 +6,10 @@
  */
 import type { Logger } from '../log.js';
 import { DEFAULT_PART_LENGTH, DEFAULT_PEER_PORT } from '../protocol/index.js';
+import type { GuardLimits } from '../net/guard.js';
 import { DEFAULT_TTL } from './flood/plan.js';
+import { DEFAULT_LISTENER_LIMITS } from './listener.js';
+import { DEFAULT_MIN_RATE, DEFAULT_STALL_FLOOR_MS } from './uploader.js';
 import { DEFAULT_QUERY_WAIT_MS } from './flood/service.js';
 
 export interface PeerConfig {
@@ -33,6 +36,16 @@ export interface PeerConfig {
   readonly noUpload: boolean;
   /** Peers served at once by tit-for-tat; one optimistic slot comes on top. */
   readonly uploadSlots: number;
+  /**
+   * An upload whose reader stalls is cut: a part may take its reader
+   * max(uploadStallFloorMs, part / uploadMinRate) in all.
+   */
+  readonly uploadStallFloorMs: number;
+  readonly uploadMinRate: number;
+  /** A client whose upload stalled gets no uploads for this long. */
+  readonly stallPenaltyMs: number;
+  /** Incoming connections: per client (both families), in all, and their deadlines. */
+  readonly connections: GuardLimits;
 
   // Downloads.
   /** FCHU polling period while downloading. */
@@ -86,6 +99,10 @@ export const PEER_DEFAULTS = {
   downRate: 0,
   noUpload: false,
   uploadSlots: 4,
+  uploadStallFloorMs: DEFAULT_STALL_FLOOR_MS,
+  uploadMinRate: DEFAULT_MIN_RATE,
+  stallPenaltyMs: 30_000,
+  connections: DEFAULT_LISTENER_LIMITS,
   pollMs: 1000,
   stallMs: 10_000,
   connectTimeoutMs: 5000,

@@ -5,10 +5,11 @@
  * error and the downloader tries elsewhere.
  *
  * Connections that delivered a whole part cleanly go back to a small per-owner
- * pool and carry the next RETP (our uploaders serve several requests per
- * connection); owners that close after every reply (the classic style) simply
- * never have an idle connection to reuse. A reused connection that closes before
- * any byte of the answer is retried once on a fresh one.
+ * pool and carry the next RETP, for owners that keep a connection open after a
+ * reply. Owners that close after every reply (the classic style, and ours since
+ * PROTOCOL.md's Framing changed) simply never have an idle connection to reuse:
+ * their FIN drops it from the pool. A reused connection that closes before any
+ * byte of the answer (the FIN was still on its way) is retried once on a fresh one.
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, type ErrorCodeValue, RemoteError } from '../errors.js';

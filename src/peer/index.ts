@@ -162,8 +162,12 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
     ip6,
     port: config.port,
     handlers,
+    limits: config.connections,
+    stallPenaltyMs: config.stallPenaltyMs,
     log,
     upload: {
+      stallFloorMs: config.uploadStallFloorMs,
+      minRate: config.uploadMinRate,
       store,
       throttle: bw.upThrottle,
       admission: bw.admission,

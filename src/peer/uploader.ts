@@ -4,9 +4,16 @@
  * with positional reads straight into the frame that goes on the wire. Every
  * chunk is paced by the Throttle and counted by the TrafficRecorder; the request
  * is admitted by UploadAdmission first (null: close without a reply).
+ *
+ * A reader that does not read must not keep its upload slot: the time a part
+ * spends waiting for the remote to take bytes (socket drains) is bounded per
+ * part, max(stallFloorMs, part length / minRate), whatever it does meanwhile;
+ * past that the connection is destroyed, the slot released and UploadStalled
+ * thrown. Time spent in our own pacing (the Throttle) or on disk does not count.
  */
 import type { Socket } from 'node:net';
 import { type FileHandle, open } from 'node:fs/promises';
+import { ErrorCode, RemoteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { COMMAND_WIDTH, MAX_CHUNK, MESSAGES, type MessageOf, hasPart } from '../protocol/index.js';
 import type { RemoteKey, Throttle, TrafficRecorder, UploadAdmission } from './bandwidth.js';
@@ -30,9 +37,28 @@ export interface UploadContext {
   readonly batchBytes?: number;
   /** Called after a part went out whole. */
   readonly onUploaded?: (md5: string, part: number, remote: RemoteKey, bytes: number) => void;
+  /** A part may wait for the reader this long at least (default 10 s)... */
+  readonly stallFloorMs?: number;
+  /** ...or as long as sending it at this rate takes, in bytes/s (default 16 KiB/s). */
+  readonly minRate?: number;
+}
+
+export const DEFAULT_STALL_FLOOR_MS = 10_000;
+export const DEFAULT_MIN_RATE = 16 * 1024;
+
+/** How long one part of `length` bytes may wait for its reader in all. */
+export function partDeadlineMs(length: number, floorMs = DEFAULT_STALL_FLOOR_MS, minRate = DEFAULT_MIN_RATE): number {
+  return Math.max(floorMs, Math.ceil((length / minRate) * 1000));
 }
 
 export class UploadRefused extends Error {}
+
+/** The reader took too long to take a part: the upload was cut and its slot released. */
+export class UploadStalled extends RemoteError {
+  constructor(message: string, readonly sent: number, readonly length: number) {
+    super(ErrorCode.TIMEOUT, message);
+  }
+}
 
 /**
  * Read handles kept open per shared file (opening one per request costs two
@@ -55,10 +81,26 @@ function readHandle(md5: string, path: string): Promise<FileHandle> {
   return handle;
 }
 
-function waitDrain(socket: Socket): Promise<void> {
+/**
+ * Waits for the socket to take more bytes, at most `budgetMs`; resolves with
+ * the time waited. Past the budget it destroys the socket and rejects with
+ * `stalled()`.
+ */
+function waitDrain(socket: Socket, budgetMs: number, stalled: () => Error): Promise<number> {
+  const started = performance.now();
   return new Promise((resolve, reject) => {
-    const done = (): void => { socket.off('drain', done); socket.off('close', closed); resolve(); };
-    const closed = (): void => { socket.off('drain', done); reject(new Error('connection closed while sending')); };
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.off('drain', done);
+      socket.off('close', closed);
+    };
+    const done = (): void => { finish(); resolve(performance.now() - started); };
+    const closed = (): void => { finish(); reject(new Error('connection closed while sending')); };
+    const timer = setTimeout(() => {
+      finish();
+      socket.destroy();
+      reject(stalled());
+    }, Math.max(0, budgetMs));
     socket.once('drain', done);
     socket.once('close', closed);
   });
@@ -80,6 +122,9 @@ export async function serveRetp(ctx: UploadContext, socket: Socket, msg: Message
     const chunkSize = Math.max(1, Math.min(MAX_CHUNK, ctx.chunkSize));
     const chunks = Math.ceil(length / chunkSize);
     const fh = await readHandle(file.md5, file.path);
+    const deadlineMs = partDeadlineMs(length, ctx.stallFloorMs, ctx.minRate);
+    /** Time this part has waited for its reader so far. */
+    let waited = 0;
     {
       const head = Buffer.allocUnsafe(COMMAND_WIDTH + COUNT.width);
       head.write('AREP', 0, COMMAND_WIDTH, 'latin1');
@@ -119,7 +164,12 @@ export async function serveRetp(ctx: UploadContext, socket: Socket, msg: Message
           if (socket.destroyed) throw new Error('connection closed while sending');
           ctx.traffic.uploaded(remote, v.length);
         }
-        if (!socket.write(frame)) await waitDrain(socket);
+        if (!socket.write(frame)) {
+          const at = sent;
+          waited += await waitDrain(socket, deadlineMs - waited, () =>
+            new UploadStalled(`the reader took no more than ${at} of ${length} bytes of part ${msg.part} within ${deadlineMs} ms`, at, length),
+          );
+        }
         sent += dataBytes;
         c += n;
         first = false;

@@ -37,8 +37,12 @@ export interface TrackerOptions {
   readonly logger?: Logger;
   /** Default 30 000 ms. */
   readonly idleTimeoutMs?: number;
-  /** Default 1024. */
+  /** Default 1024; at the cap the longest-waiting connection is closed for a newcomer. */
   readonly maxConnections?: number;
+  /** Connections at most from one client, IPv4 and IPv6 forms together; default 64. */
+  readonly maxPerAddress?: number;
+  /** A request must arrive complete within this long of its first byte; default 10 000 ms. */
+  readonly requestTimeoutMs?: number;
   /** Bytes buffered per connection for an incomplete request; default 16 KiB. */
   readonly maxBuffered?: number;
   /** Most parts per file; default 2^20. */
@@ -83,6 +87,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
   const limits = {
     idleTimeoutMs: checkLimit('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_LIMITS.idleTimeoutMs),
     maxConnections: checkLimit('maxConnections', options.maxConnections, DEFAULT_LIMITS.maxConnections),
+    maxPerAddress: checkLimit('maxPerAddress', options.maxPerAddress, DEFAULT_LIMITS.maxPerAddress),
+    requestTimeoutMs: checkLimit('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_LIMITS.requestTimeoutMs),
     maxBuffered: checkLimit('maxBuffered', options.maxBuffered, DEFAULT_LIMITS.maxBuffered),
   };
   const observers = new Set<TrackerObserver>(options.observers ?? []);

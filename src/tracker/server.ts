@@ -2,13 +2,18 @@
  * The tracker's imperative shell: sockets, framing, caps and timeouts. Bytes go
  * through a MessageReader (a request may arrive split anywhere, several may
  * arrive together); each decoded request goes to its handler and the reply goes
- * out in one write of one Buffer. Anything wrong closes only its own
- * connection, with a log line saying why.
+ * out in one write of one Buffer. Once every complete request received on a
+ * connection is answered, the tracker closes it (PROTOCOL.md, Framing: clients
+ * read AFCH and ALOO until the close). Who may hold a connection and for how
+ * long is the ConnectionGuard's call (src/net/guard.ts). Anything wrong closes
+ * only its own connection, with a log line saying why.
  */
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ErrorCode, ProtocolError, RequestRefusedError, isBugTorrentError } from '../errors.js';
+import { ProtocolError, RequestRefusedError, isBugTorrentError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DropLog } from '../net/drop-log.js';
+import { ConnectionGuard, type Drop, type Slot } from '../net/guard.js';
 import { type Message, MessageReader, encodeMessage, formatHostPort } from '../protocol/index.js';
 import { TRACKER_REQUESTS } from '../protocol/messages.js';
 import type { RequestOutcome } from './events.js';
@@ -18,13 +23,27 @@ import type { Registry } from './registry.js';
 export interface ServerLimits {
   /** Close a connection with no traffic for this long. */
   readonly idleTimeoutMs: number;
-  /** Open connections at most; more are closed at once. */
+  /** Open connections at most; at the cap the longest-waiting one is closed for a newcomer. */
   readonly maxConnections: number;
+  /** Open connections at most from one client (IPv4 and IPv6 forms together). */
+  readonly maxPerAddress: number;
+  /** A request must arrive complete within this long of its first byte (slowloris). */
+  readonly requestTimeoutMs: number;
   /** Bytes a connection may have buffered towards an incomplete request. */
   readonly maxBuffered: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { idleTimeoutMs: 30_000, maxConnections: 1024, maxBuffered: 16 * 1024 };
+/**
+ * Per client 64: the load generator of bench/tracker.ts runs 32 connections from
+ * one address, a host of many peers rarely has more than a few requests open.
+ */
+export const DEFAULT_LIMITS: ServerLimits = {
+  idleTimeoutMs: 30_000,
+  maxConnections: 1024,
+  maxPerAddress: 64,
+  requestTimeoutMs: 10_000,
+  maxBuffered: 16 * 1024,
+};
 
 export interface ServerHooks {
   request(command: string, outcome: RequestOutcome, seconds: number): void;
@@ -65,7 +84,9 @@ export class TrackerServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private readonly context: HandlerContext;
-  /** One timer for all idle timeouts (cheaper than a timer per connection at thousands of connections/s). */
+  private readonly guard: ConnectionGuard<Socket>;
+  private readonly drops: DropLog;
+  /** One timer for all deadlines (cheaper than a timer per connection at thousands of connections/s). */
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -75,19 +96,29 @@ export class TrackerServer {
     private readonly hooks: ServerHooks,
   ) {
     this.context = { registry, afch: new AfchCache() };
+    this.guard = new ConnectionGuard<Socket>(
+      { maxConnections: limits.maxConnections, maxPerAddress: limits.maxPerAddress, requestTimeoutMs: limits.requestTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs },
+      () => performance.now(),
+    );
+    this.drops = new DropLog(log);
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
     // A failed listen is reported by whoever started us (with a hint); other server errors are logged here.
     this.server.on('error', (err: NodeJS.ErrnoException) => {
       if (err.syscall !== 'listen') this.log.error({ err }, 'server error');
     });
-    const every = Math.max(5, Math.min(1000, Math.floor(limits.idleTimeoutMs / 4)));
+    const every = Math.max(5, Math.min(1000, Math.floor(Math.min(limits.idleTimeoutMs, limits.requestTimeoutMs) / 4)));
     this.sweeper = setInterval(() => this.sweep(), every).unref();
   }
 
-  /** Closes connections idle for idleTimeoutMs or more (checked every idleTimeoutMs/4, at most every second). */
+  /** Closes connections past a deadline (checked every quarter of the shorter one, at most every second). */
   private sweep(): void {
-    const now = Date.now();
-    for (const c of this.connections) c.closeIfIdle(now, this.limits.idleTimeoutMs);
+    for (const d of this.guard.expired()) this.dropped(d);
+    this.drops.flush();
+  }
+
+  private dropped(d: Drop<Socket>): void {
+    this.drops.add(d.reason, d.key, remoteOf(d.handle));
+    d.handle.destroy();
   }
 
   get openConnections(): number {
@@ -122,23 +153,19 @@ export class TrackerServer {
   }
 
   private onConnection(socket: Socket): void {
-    if (this.connections.size >= this.limits.maxConnections) {
-      this.log.warn(
-        { remote: remoteOf(socket), code: ErrorCode.LIMIT_EXCEEDED, limit: this.limits.maxConnections },
-        'connection closed: too many open connections',
-      );
-      socket.destroy();
-      return;
-    }
-    const connection = new Connection(socket, this.context, this.log, this.limits, this.hooks, this.onClose);
+    const { slot, drops } = this.guard.open(socket.remoteAddress, socket);
+    for (const d of drops) this.dropped(d);
+    if (slot === null) return;
+    const connection = new Connection(socket, slot, this.context, this.log, this.limits, this.hooks, this.onClose);
     this.connections.add(connection);
-    this.hooks.connections(this.connections.size);
+    this.hooks.connections(this.guard.size);
   }
 
   /** A connection's socket closed: forget it and report the new count. */
   private readonly onClose = (connection: Connection): void => {
+    connection.slot.release();
     this.connections.delete(connection);
-    this.hooks.connections(this.connections.size);
+    this.hooks.connections(this.guard.size);
   };
 }
 
@@ -151,17 +178,19 @@ class Connection {
   private closing = false;
   /** Replies written on this connection. */
   private replies = 0;
-  /** Date.now() of the last bytes in or out. */
-  private lastActive = Date.now();
+  /** Requests decoded from the chunk being read. */
+  private completed = 0;
   /** Whether a 'drain' listener is installed (only once a reply had to wait for the socket). */
   private drainListening = false;
   /** Hands each decoded request to the queue (one function per connection, not one per chunk). */
   private readonly deliver = (m: Message): void => {
+    this.completed++;
     this.queue.push(m);
   };
 
   constructor(
     readonly socket: Socket,
+    readonly slot: Slot<Socket>,
     private readonly context: HandlerContext,
     private readonly log: Logger,
     limits: ServerLimits,
@@ -187,24 +216,15 @@ class Connection {
     return remoteOf(this.socket);
   }
 
-  closeIfIdle(now: number, idleTimeoutMs: number): void {
-    if (this.socket.destroyed || now - this.lastActive < idleTimeoutMs) return;
-    if (this.closing) {
-      // Already closing (lingering after replies): just finish it.
-      this.socket.destroy();
-      return;
-    }
-    this.log.info({ remote: this.remote, code: ErrorCode.TIMEOUT, idleTimeoutMs }, 'connection closed: idle timeout');
-    this.closing = true;
-    this.socket.destroy();
-  }
-
   private onData(chunk: Buffer): void {
-    this.lastActive = Date.now();
+    this.slot.active();
+    // Bytes after the close began (a client that did not wait for it) go unanswered.
     if (this.closing) return;
     const started = performance.now();
+    this.completed = 0;
     try {
       this.reader.feed(chunk, this.deliver);
+      this.slot.read(this.completed, this.reader.inMessage);
     } catch (err) {
       // Requests completed before the bad bytes still get their replies, in order.
       while (this.queue.length > 0) this.serve(this.queue.shift() as Message);
@@ -225,8 +245,10 @@ class Connection {
       this.socket.pause();
       this.listenDrain();
     } else if (this.socket.isPaused()) this.socket.resume();
-    if (this.ended && this.queue.length === 0) {
+    if (this.queue.length > 0) return;
+    if (this.ended) {
       this.closing = true;
+      this.slot.closing();
       try {
         this.reader.end();
       } catch (err) {
@@ -240,6 +262,15 @@ class Connection {
       // still queued in Node take the end() path, which flushes them first.
       if (this.socket.writableLength === 0) this.socket.destroy();
       else this.socket.end();
+    } else if (this.replies > 0 && !this.reader.inMessage) {
+      // Every complete request received is answered and no other has begun: close
+      // (a client reading until the close gets its reply now). A FIN, not a close
+      // of the descriptor: bytes the client sends meanwhile would turn that into a
+      // reset, which can throw away replies it has not read yet. The socket goes
+      // once the client's FIN comes back, or by the guard's idle deadline.
+      this.closing = true;
+      this.slot.closing();
+      this.socket.end();
     }
   }
 
@@ -248,7 +279,7 @@ class Connection {
     if (this.drainListening) return;
     this.drainListening = true;
     this.socket.on('drain', () => {
-      this.lastActive = Date.now();
+      this.slot.active();
       this.pump();
     });
   }

@@ -62,29 +62,54 @@ test('SIGTERM closes cleanly with exit code 0', async () => {
   await child.waitForLog('closed');
 });
 
-test('--max-connections, --idle-timeout and --max-buffer reach the server', async () => {
-  const { child, port } = await startChild(':memory:', ['--max-connections', '1', '--idle-timeout', '200']);
+test('--max-connections, --max-per-address, --request-timeout, --idle-timeout and --max-buffer reach the server', async () => {
+  const { child, port } = await startChild(':memory:', ['--max-connections', '1', '--max-per-address', '1', '--idle-timeout', '200', '--request-timeout', '150']);
   const { connect } = await import('node:net');
-  const held = connect({ host: HOST, port });
-  const heldClosed = new Promise<void>((resolve) => held.on('close', () => resolve()));
-  held.on('error', () => {});
-  await new Promise<void>((resolve) => held.once('connect', () => resolve()));
-  // The tracker accepts in arrival order, so the held connection is counted first: one more is too many.
-  await expectClosed(HOST, port, logi(peer(1)));
-  await child.waitForLog('connection closed: too many open connections');
-  // Nothing comes on the held connection: the idle timeout closes it.
-  await heldClosed;
-  await child.waitForLog('connection closed: idle timeout');
+  const hold = async (localAddress: string, bytes?: Buffer): Promise<{ closed: Promise<void> }> => {
+    const s = connect({ host: HOST, port, localAddress });
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    s.on('error', () => {});
+    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    if (bytes) s.write(bytes);
+    return { closed };
+  };
+  // Full (one connection): the held one, not the newcomer, is closed.
+  const held = await hold('127.0.0.2');
+  await new Promise((r) => setTimeout(r, 50));
+  await login(HOST, port, peer(1));
+  await held.closed;
+  const full = await child.waitFor('stderr', (l) => l['msg'] === 'connections closed by the connection guard' && ((l['dropped'] as Record<string, number> | undefined)?.['full'] ?? 0) >= 1);
+  assert.equal(full['code'], 'BT_LIMIT_EXCEEDED');
+  // Nothing comes on a held connection: the idle timeout closes it.
+  await (await hold('127.0.0.3')).closed;
+  await child.waitFor('stderr', (l) => ((l['dropped'] as Record<string, number> | undefined)?.['idle'] ?? 0) >= 1);
+  // Half a request and then silence: the request deadline closes it.
+  await (await hold('127.0.0.4', logi(peer(2)).subarray(0, 10))).closed;
+  await child.waitFor('stderr', (l) => ((l['dropped'] as Record<string, number> | undefined)?.['request-timeout'] ?? 0) >= 1);
   // 120 bytes of an ADDR: 84 of them wait for the 100-byte Filename field, over the limit of 64.
-  const small = await startChild(':memory:', ['--max-buffer', '64']);
+  const small = await startChild(':memory:', ['--max-buffer', '64', '--max-per-address', '1']);
   const id = await login(HOST, small.port, peer(2));
   await expectClosed(HOST, small.port, addr(id, md5Of(1), 10, 1, 'x').subarray(0, 120));
   const buffer = await small.child.waitFor('stderr', (l) => l['code'] === 'BT_BUFFER_LIMIT');
   assert.equal(buffer['command'], 'ADDR');
+  // One per client: a second connection from 127.0.0.5 replaces the first.
+  const { connect: open } = await import('node:net');
+  const first = open({ host: HOST, port: small.port, localAddress: '127.0.0.5' });
+  first.on('error', () => {});
+  const firstClosed = new Promise<void>((resolve) => first.on('close', () => resolve()));
+  await new Promise<void>((resolve) => first.once('connect', () => resolve()));
+  await new Promise((r) => setTimeout(r, 50));
+  const second = open({ host: HOST, port: small.port, localAddress: '127.0.0.5' });
+  second.on('error', () => {});
+  await firstClosed;
+  second.destroy();
+  const perAddress = (l: Record<string, unknown>): boolean =>
+    ((l['dropped'] as Record<string, number> | undefined)?.['per-address'] ?? 0) >= 1 && (l['clients'] as { client: string }[]).some((c) => c.client === '127.0.0.5');
+  await small.child.waitFor('stderr', perAddress);
 });
 
 test('bad flag values exit with code 2 and say why', async () => {
-  for (const args of [['--port', '70000'], ['--port', 'abc'], ['--log-level', 'loud'], ['--host', 'not-an-ip'], ['--idle-timeout', '0']]) {
+  for (const args of [['--port', '70000'], ['--port', 'abc'], ['--log-level', 'loud'], ['--host', 'not-an-ip'], ['--idle-timeout', '0'], ['--max-per-address', '0'], ['--request-timeout', 'x']]) {
     const child = sandbox.spawn(['tracker', '--db', ':memory:', ...args]);
     const { code } = await child.exited;
     assert.equal(code, 2, args.join(' '));

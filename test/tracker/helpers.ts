@@ -124,6 +124,21 @@ export function pipeline(
   });
 }
 
+/**
+ * Many requests, pipelined in batches of one connection each: the tracker
+ * closes once every request it has received is answered, so one huge write that
+ * reaches it in several pieces could be cut between them (PROTOCOL.md, Framing).
+ * A batch of `batch` requests stays well under one loopback segment.
+ */
+export async function pipelineAll(host: string, port: number, requests: Buffer[], batch = 100): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let i = 0; i < requests.length; i += batch) {
+    const part = requests.slice(i, i + batch);
+    out.push(...(await pipeline(host, port, Buffer.concat(part), part.length)));
+  }
+  return out;
+}
+
 /** A JSON logger whose lines are kept in memory. */
 export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

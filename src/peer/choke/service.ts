@@ -169,6 +169,11 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.wakeWaiters();
   }
 
+  /** An upload to `remote` stalled and was cut (src/peer/uploader.ts): not receiving, so its slot goes to a waiter now. */
+  stalled(remote: RemoteKey): void {
+    this.forget(remote);
+  }
+
   status(): ChokerStatus {
     const now = this.now();
     const waitingBy = new Map<RemoteKey, number>();
