@@ -15,7 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, RequestRefusedError } from '../errors.js';
-import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf, queryNeedle } from '../protocol/index.js';
+import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
+import { compileQuery, matchesCompiled } from '../protocol/query.js';
 import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
 import type { FileRecord, Store } from './store.js';
@@ -236,14 +237,17 @@ export class Registry implements TrackerView {
     return { parts };
   }
 
-  /** LOOK: `*` lists every file; anything else is a literal, case-insensitive substring of the name. */
+  /**
+   * LOOK: `*` lists every file; anything else is a literal, case-insensitive
+   * substring of the name, and 20 hex digits also an md5 prefix (protocol/query.ts).
+   */
   look(sessionId: string, query: string): FileRecord[] {
     this.session(sessionId);
-    const needle = queryNeedle(query);
+    const compiled = compileQuery(query);
     const out: FileRecord[] = [];
     for (const f of this.fileMap.values()) {
       if (out.length >= this.maxList) break;
-      if (needle === null || f.lowerName.includes(needle)) {
+      if (matchesCompiled(compiled, f.lowerName, f.md5)) {
         out.push({ md5: f.md5, fileName: f.fileName, fileLength: f.fileLength, partLength: f.partLength, parts: f.parts });
       }
     }
