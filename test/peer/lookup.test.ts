@@ -16,6 +16,7 @@ import { type Message, MAX_LIST_ENTRIES, MessageReader, TRACKER_REQUESTS, encode
 import { startTracker } from '../../src/tracker/index.js';
 import { addr, callFor, logi, memoryLogger, pipeline, until } from '../tracker/helpers.js';
 import { md5OfFile, spawnPeer, writeRandomFile } from '../support/peer.js';
+import { acceptingServer } from '../support/net.js';
 import { Sandbox } from '../support/process.js';
 
 const sandbox = new Sandbox();
@@ -29,10 +30,9 @@ const randomMd5 = (): string => randomBytes(16).toString('hex');
 
 /** A listener that accepts and closes: a registering session the tracker's liveness probes find alive. */
 async function aliveListener(ip4: string): Promise<number> {
-  const server = createServer((s) => s.destroy());
+  const { server, port } = await acceptingServer(ip4);
   servers.push(server);
-  await new Promise<void>((r) => server.listen(0, ip4, () => r()));
-  return (server.address() as { port: number }).port;
+  return port;
 }
 
 function client(port: number, ip4: string, selfPort = 5000, log: Logger = silentLogger()): TrackerClient {

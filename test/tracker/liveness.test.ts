@@ -6,7 +6,7 @@
  * the assertions are on outcomes, never on how long things took.
  */
 import assert from 'node:assert/strict';
-import { type Server, createServer } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startDashboard } from '../../src/dashboard/index.js';
@@ -15,6 +15,7 @@ import { TrackerClient } from '../../src/peer/tracker-client.js';
 import { type RunningTracker, type TrackerEvent, startTracker } from '../../src/tracker/index.js';
 import { getJson } from '../dashboard/helpers.js';
 import { md5OfFile, spawnPeer, writeRandomFile } from '../support/peer.js';
+import { acceptingServer } from '../support/net.js';
 import { Sandbox } from '../support/process.js';
 import { callFor, logi, logo, memoryLogger, until } from './helpers.js';
 
@@ -34,10 +35,8 @@ const PART = 64 * 1024;
  * accepts (so the tracker's probes find it alive): reads AFCH like any client.
  */
 async function observer(tracker: RunningTracker, ip4: string): Promise<{ client: TrackerClient; port: number }> {
-  const server = createServer((s) => s.destroy());
+  const { server, port } = await acceptingServer(ip4);
   servers.push(server);
-  await new Promise<void>((r) => server.listen(0, ip4, () => r()));
-  const port = (server.address() as { port: number }).port;
   const client = new TrackerClient({ host: '127.0.0.1', port: tracker.port, self: { ip4, ip6: '::1' }, selfPort: port, local: { ip4 }, log: silentLogger() });
   return { client, port };
 }
