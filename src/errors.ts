@@ -28,6 +28,10 @@ export const ErrorCode = {
   TIMEOUT: 'BT_TIMEOUT',
   CONNECTION: 'BT_CONNECTION',
   LOGIN_FAILED: 'BT_LOGIN_FAILED',
+  /** The tracker closed without a reply to an ADDR: it refused to register the file. */
+  ADD_REFUSED: 'BT_ADD_REFUSED',
+  /** A LOOK `*` reply is full (999 entries, the most the count field holds): it may hide the file looked for. */
+  LIST_FULL: 'BT_LIST_FULL',
   // Peer: files and downloads.
   NOT_HELD: 'BT_NOT_HELD',
   CORRUPT: 'BT_CORRUPT',

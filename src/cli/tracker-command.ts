@@ -8,7 +8,7 @@ import { LOG_LEVELS, type LogLevel, createLogger } from '../log.js';
 import { listenFailure } from './hints.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, type Dashboard, startDashboard } from '../dashboard/index.js';
 import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
-import { DEFAULT_DB_FILE, DEFAULT_LIMITS, startTracker } from '../tracker/index.js';
+import { DEFAULT_DB_FILE, DEFAULT_LIMITS, DEFAULT_LIVENESS, type LivenessSettings, startTracker } from '../tracker/index.js';
 
 interface RawOptions {
   host?: string;
@@ -24,6 +24,13 @@ interface RawOptions {
   httpHost: string;
   /** false with --no-http. */
   http: boolean;
+  livenessIdle: string;
+  livenessFailures: string;
+  livenessSpacing: string;
+  livenessTimeout: string;
+  livenessProbes: string;
+  /** false with --no-liveness. */
+  liveness: boolean;
 }
 
 export interface TrackerCommandOptions {
@@ -41,6 +48,8 @@ export interface TrackerCommandOptions {
   httpHost: string;
   /** True when --http-port was given: then a port that cannot be bound is fatal. */
   httpPortExplicit: boolean;
+  /** null: no liveness check (--no-liveness). */
+  liveness: LivenessSettings | null;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -75,6 +84,16 @@ export function parseTrackerOptions(raw: RawOptions): TrackerCommandOptions {
     httpPort: raw.http === false ? null : integer('--http-port', raw.httpPort, 0, 65535),
     httpHost: raw.httpHost.replace(/^\[|\]$/g, ''),
     httpPortExplicit: false,
+    liveness:
+      raw.liveness === false
+        ? null
+        : {
+            idleMs: integer('--liveness-idle', raw.livenessIdle, 1, 86_400_000),
+            failures: integer('--liveness-failures', raw.livenessFailures, 1, 1000),
+            spacingMs: integer('--liveness-spacing', raw.livenessSpacing, 1, 86_400_000),
+            probeTimeoutMs: integer('--liveness-timeout', raw.livenessTimeout, 1, 600_000),
+            maxProbes: integer('--liveness-probes', raw.livenessProbes, 1, 10_000),
+          },
   };
 }
 
@@ -94,6 +113,12 @@ export function registerTrackerCommand(program: Command): void {
     .option('--http-port <port>', 'dashboard, JSON API and /metrics HTTP port (0 picks a free one)', String(DEFAULT_HTTP_PORT))
     .option('--http-host <addr>', 'dashboard address; loopback unless you expose it (e.g. 0.0.0.0 or ::)', DEFAULT_HTTP_HOST)
     .option('--no-http', 'serve no dashboard and no /metrics')
+    .option('--liveness-idle <ms>', 'probe a peer (TCP connect to its listed port) after this long without a request', String(DEFAULT_LIVENESS.idleMs))
+    .option('--liveness-failures <n>', 'drop a silent peer after this many failed probes in a row', String(DEFAULT_LIVENESS.failures))
+    .option('--liveness-spacing <ms>', 'wait this long after a failed probe before the next', String(DEFAULT_LIVENESS.spacingMs))
+    .option('--liveness-timeout <ms>', 'connect timeout of one probe', String(DEFAULT_LIVENESS.probeTimeoutMs))
+    .option('--liveness-probes <n>', 'most probes in flight', String(DEFAULT_LIVENESS.maxProbes))
+    .option('--no-liveness', 'never probe or drop peers: sessions last until LOGO')
     .action(async (raw: RawOptions, command: Command) => {
       let options: TrackerCommandOptions;
       try {
@@ -122,6 +147,7 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
       maxPerAddress: options.maxPerAddress,
       requestTimeoutMs: options.requestTimeoutMs,
       maxBuffered: options.maxBuffered,
+      liveness: options.liveness ?? false,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -32,6 +32,8 @@ export interface PeerJson {
   address: AddressJson;
   port: number;
   since: number;
+  /** Last request, idempotent LOGI or answered liveness probe, ms since the epoch. */
+  lastSeen: number;
   partsHeld: number;
 }
 
@@ -121,7 +123,7 @@ export class ApiModel {
   }
 
   private peerJson(p: PeerView): PeerJson {
-    return { peerId: this.peerId(p.sessionId), address: addressJson(p.address.ip4, p.address.ip6), port: p.port, since: p.since, partsHeld: p.partsHeld };
+    return { peerId: this.peerId(p.sessionId), address: addressJson(p.address.ip4, p.address.ip6), port: p.port, since: p.since, lastSeen: p.lastSeen, partsHeld: p.partsHeld };
   }
 
   private holderJson(h: HolderView, encoding: BitmapEncoding): HolderJson {

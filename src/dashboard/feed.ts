@@ -107,7 +107,7 @@ export class Feed {
       fileName = this.fileName(event.md5);
     }
     const peer = this.peer(event.sessionId);
-    if (event.type === 'logout') this.sessions.delete(event.sessionId);
+    if (event.type === 'logout' || event.type === 'drop') this.sessions.delete(event.sessionId);
     const entry: FeedEntry = { ...event, seq: ++this.seq, ...(peer !== undefined ? { peer } : {}), ...(fileName !== undefined ? { fileName } : {}) };
     this.ring.push(entry);
     return entry;

@@ -41,7 +41,7 @@ export function createTrackerMetrics(view: TrackerView, options: { defaultMetric
   });
   const events = new Counter({
     name: 'bugtorrent_tracker_events_total',
-    help: 'Tracker state changes, by type (login, add, part, logout, logout-refused).',
+    help: 'Tracker state changes, by type (login, add, part, logout, logout-refused, drop).',
     labelNames: ['type'] as const,
     registers: [registry],
   });

@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { ErrorCode, diskError } from '../errors.js';
-import { type PeerAddress, compressIPv6, countParts, normalizeIPv4, peerAddress } from '../protocol/index.js';
+import { type PeerAddress, compressIPv6, countParts, hasPart, normalizeIPv4, peerAddress } from '../protocol/index.js';
 import type { LocalAddresses } from './connect.js';
 import { type BandwidthStatus, createBandwidthPolicy } from './bandwidth/policy.js';
 import type { RoundResult } from './choke/choker.js';
@@ -235,8 +235,11 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
     t.unref();
     timers.push(t);
   };
-  // The tracker drops peers it does not hear from: an idempotent LOGI says we are alive.
-  every(config.refreshMs, async () => { await tracker.login(); });
+  // The tracker drops peers it does not hear from: an idempotent LOGI says we are alive. A new
+  // session means it forgot us (restarted without state, or took us for dead): say again what we hold.
+  every(config.refreshMs, async () => {
+    if ((await tracker.refresh()).changed) await reannounce();
+  });
   // While seeding (no download polls FCHU), who is in the swarm still matters to the choker and the flood.
   every(config.swarmWatchMs, async () => {
     for (const f of store.all()) {
@@ -244,6 +247,18 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
       onHolders(await tracker.holders(f.md5, f.parts), f.md5);
     }
   });
+
+  /** ADDR of every complete file and RPAD of every part held of the others, to a tracker that forgot us. */
+  const reannounce = async (): Promise<void> => {
+    log.warn('the tracker gave us a new session; announcing our files and parts again');
+    for (const f of store.all()) {
+      if (f.complete) {
+        await tracker.addFile({ fileLength: f.fileLength, partLength: f.partLength, fileName: f.fileName, md5: f.md5 });
+        continue;
+      }
+      for (let p = 0; p < f.parts; p++) if (hasPart(f.bitmap, p)) await tracker.reportPart(f.md5, p);
+    }
+  };
 
   const toEvent = (e: DownloadEvent): PeerEvent | null => {
     switch (e.type) {

@@ -6,11 +6,14 @@
 import { ErrorCode, RemoteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
+  type DecodeContext,
+  MAX_LIST_ENTRIES,
   type Message,
   type MessageOf,
   NULL_SESSION,
   type PeerAddress,
   TRACKER_REPLIES,
+  md5Query,
   partCountOf,
 } from '../protocol/index.js';
 import { type LocalAddresses, requestOnce } from './connect.js';
@@ -53,10 +56,16 @@ export class TrackerClient {
     return this.session;
   }
 
+  /** A listed name that was not UTF-8 (shown with U+FFFD): worth a log line, not a failed reply. */
+  private readonly onRepair = (path: string, reason: string): void => {
+    this.options.log.warn({ field: path, reason }, 'tracker listed a name that is not valid UTF-8; shown with U+FFFD');
+  };
+
   private async send(request: Message, parts?: number): Promise<Message> {
+    const context: DecodeContext = parts === undefined ? { onRepair: this.onRepair } : { parts, onRepair: this.onRepair };
     return requestOnce(this.options.host, this.options.port, request, {
       accept: TRACKER_REPLIES,
-      context: parts === undefined ? {} : { parts },
+      context,
       timeoutMs: this.timeoutMs,
       local: this.options.local,
     });
@@ -80,6 +89,19 @@ export class TrackerClient {
     return reply.sessionId;
   }
 
+  /**
+   * Tells the tracker we are alive: an idempotent LOGI (the same address and
+   * port get the same session back). Meant for a timer well inside the
+   * tracker's --liveness-idle. `changed` is true when the tracker answered with
+   * a session other than ours (it restarted without its state, or dropped us as
+   * dead): it no longer lists our files and parts, so the caller re-announces them.
+   */
+  async refresh(): Promise<{ sessionId: string; changed: boolean }> {
+    const before = this.session;
+    const sessionId = await this.login();
+    return { sessionId, changed: before !== null && before !== sessionId };
+  }
+
   /** Runs `make(session)`; on a close without reply, logs in again once and retries. */
   private async withSession<T>(make: (session: string) => Promise<T>): Promise<T> {
     const session = this.session ?? (await this.login());
@@ -92,11 +114,34 @@ export class TrackerClient {
     }
   }
 
+  /**
+   * ADDR. A tracker that closes without a reply (also after logging in again)
+   * refused the file: BT_ADD_REFUSED, naming the likely reason.
+   */
   async addFile(file: { fileLength: number; partLength: number; fileName: string; md5: string }): Promise<number> {
-    return this.withSession(async (sessionId) => {
-      const reply = this.expect(await this.send({ command: 'ADDR', sessionId, ...file }), 'AADR');
-      return reply.parts;
-    });
+    // The close without reply an ADDR got (not an unexpected reply, nor a failed login in between).
+    let closed: unknown = null;
+    try {
+      return await this.withSession(async (sessionId) => {
+        let reply: Message;
+        try {
+          reply = await this.send({ command: 'ADDR', sessionId, ...file });
+        } catch (err) {
+          if (err instanceof RemoteError && err.code === ErrorCode.NO_REPLY) closed = err;
+          throw err;
+        }
+        return this.expect(reply, 'AADR').parts;
+      });
+    } catch (err) {
+      if (err !== closed) throw err;
+      throw new RemoteError(
+        ErrorCode.ADD_REFUSED,
+        `the tracker refused to register ${JSON.stringify(file.fileName)} (md5 ${file.md5}, LenFile ${file.fileLength}, ` +
+          `LenPart ${file.partLength}): it closed without a reply. Most likely it already knows this md5 with another ` +
+          `LenFile or LenPart (a file is registered once, with one size and part size); otherwise it is at a limit (files, parts)`,
+        { cause: err },
+      );
+    }
   }
 
   async look(query: string): Promise<TrackerFile[]> {
@@ -104,6 +149,30 @@ export class TrackerClient {
       const reply = this.expect(await this.send({ command: 'LOOK', sessionId, query }), 'ALOO');
       return reply.files.map((f) => ({ ...f, parts: partCountOf(f.fileLength, f.partLength) }));
     });
+  }
+
+  /**
+   * The file with this md5, or null when the tracker does not list it. Asks
+   * LOOK with the md5's first 20 hex digits (our tracker matches md5 prefixes),
+   * then LOOK `*` (other trackers match names only). A `*` reply holds at most
+   * 999 files, oldest first: when it is full and the file is not in it, the file
+   * may exist beyond the cap, and that is said plainly (BT_LIST_FULL).
+   */
+  async findFile(md5: string): Promise<TrackerFile | null> {
+    const hit = (await this.look(md5Query(md5))).find((f) => f.md5 === md5);
+    if (hit) return hit;
+    const all = await this.look('*');
+    const found = all.find((f) => f.md5 === md5);
+    if (found) return found;
+    if (all.length >= MAX_LIST_ENTRIES) {
+      throw new RemoteError(
+        ErrorCode.LIST_FULL,
+        `md5 ${md5} is not in the tracker's list, but the list is full (${all.length} files, the most a LOOK reply can hold) ` +
+          `and this tracker does not match md5 prefixes: the file may be registered and hidden by the cap. ` +
+          `Ask someone who shares it for its exact name and search for that.`,
+      );
+    }
+    return null;
   }
 
   async holders(md5: string, parts: number): Promise<TrackerHolder[]> {

@@ -31,11 +31,29 @@ function located<T>(path: string, read: () => T): T {
   }
 }
 
+/**
+ * Reads one fixed field; a value its codec rejects is repaired when the codec
+ * can (FixedCodec.repair), with ctx.onRepair told, and otherwise an error located at `path`.
+ */
+function readFixed<T>(codec: FixedCodec<T>, bytes: Buffer, ctx: DecodeContext, path: string): T {
+  try {
+    return codec.read(bytes);
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+    if (codec.repair) {
+      ctx.onRepair?.(path, err.message);
+      return codec.repair(bytes);
+    }
+    err.message = `${path}: ${err.message}`;
+    throw err;
+  }
+}
+
 function* decodeCodec(codec: AnyCodec, ctx: DecodeContext, path: string): Decoding<unknown> {
   switch (codec.kind) {
     case 'fixed': {
       const bytes = yield codec.width;
-      return located(path, () => codec.read(bytes));
+      return readFixed(codec, bytes, ctx, path);
     }
     case 'bitmap': {
       const parts = ctx.parts;
@@ -125,19 +143,17 @@ export function fixedLayout(command: Command): FixedLayout | null {
  * hold `layout.width` bytes) in one pass: the same field codecs, the same
  * checks and the same error paths as the coroutine, without resuming it per field.
  */
-export function decodeFixedBody<C extends Command>(command: C, layout: FixedLayout, bytes: Buffer, offset: number): MessageOf<C> {
+export function decodeFixedBody<C extends Command>(
+  command: C,
+  layout: FixedLayout,
+  bytes: Buffer,
+  offset: number,
+  ctx: DecodeContext = {},
+): MessageOf<C> {
   const out: Record<string, unknown> = { command };
-  const fields = layout.fields;
-  let i = 0;
-  try {
-    for (; i < fields.length; i++) {
-      const f = fields[i] as FixedField;
-      const start = offset + f.offset;
-      out[f.name] = f.codec.read(bytes.subarray(start, start + f.codec.width));
-    }
-  } catch (err) {
-    if (err instanceof ProtocolError) err.message = `${command}.${(fields[i] as FixedField).name}: ${err.message}`;
-    throw err;
+  for (const f of layout.fields) {
+    const start = offset + f.offset;
+    out[f.name] = readFixed(f.codec, bytes.subarray(start, start + f.codec.width), ctx, `${command}.${f.name}`);
   }
   return out as MessageOf<C>;
 }

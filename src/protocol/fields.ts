@@ -17,6 +17,12 @@ import { BadAddressError } from '../errors.js';
 /** What a decoder must know from outside the message: AFCH bitmaps are sized by the file's part count. */
 export interface DecodeContext {
   readonly parts?: number;
+  /**
+   * Told when a field that can be repaired (FixedCodec.repair) was not valid
+   * and its repaired value was used instead: `path` names the field, `reason`
+   * says what was wrong. For logs; without it the repair is silent.
+   */
+  readonly onRepair?: (path: string, reason: string) => void;
 }
 
 /** A field of constant width. */
@@ -32,6 +38,12 @@ export interface FixedCodec<T> {
    * of `source` without a view; same value, same checks, same errors as `read`.
    */
   readAt?(source: Buffer, offset: number): T;
+  /**
+   * Optional best-effort value for bytes `read` rejected, for fields where one
+   * bad entry must not fail a whole reply (a listed file name). Decoders use it
+   * instead of failing, and tell DecodeContext.onRepair. Never throws.
+   */
+  repair?(source: Buffer): T;
 }
 
 /** A part bitmap: ceil(parts / 8) raw bytes, the part count coming from the context. */
@@ -119,6 +131,10 @@ export function number(width: number, range: { min?: number; max?: number } = {}
 // ignoreBOM: a name starting with U+FEFF is text like any other; the default
 // (ignoreBOM false) silently dropped it on read, so such a name did not round-trip.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** The same, replacing each invalid sequence with U+FFFD (WHATWG "maximal subpart" rule) instead of failing. */
+const utf8Replacing = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+const stripSpaces = (text: string): string => text.replace(/^ +| +$/g, '');
 
 /** Longest prefix of `bytes` (UTF-8) that fits `width` without cutting a character in half. */
 function utf8Prefix(bytes: Buffer, width: number): number {
@@ -138,10 +154,15 @@ export function cutUtf8(value: string, maxBytes: number): string {
 /**
  * UTF-8 text, left-aligned and right-padded with spaces. Readers strip spaces on
  * both ends. Text longer than the field is cut at a character boundary (names
- * must still be shareable); bytes that are not UTF-8 are rejected.
+ * must still be shareable); bytes that are not UTF-8 are rejected. With
+ * `repair`, a decoder that meets bytes that are not UTF-8 may take the text with
+ * each bad sequence replaced by U+FFFD instead (names listed in replies, where
+ * one bad name must not lose every other entry); writing is strict either way.
  */
-export function text(width: number): FixedCodec<string> {
+export function text(width: number, options: { readonly repair?: boolean } = {}): FixedCodec<string> {
+  const repair = options.repair ? (source: Buffer): string => stripSpaces(utf8Replacing.decode(source)) : undefined;
   return {
+    ...(repair ? { repair } : {}),
     kind: 'fixed',
     width,
     write(value, target, offset) {
@@ -157,7 +178,7 @@ export function text(width: number): FixedCodec<string> {
       } catch {
         throw new BadTextError(`text field is not valid UTF-8`);
       }
-      return decoded.replace(/^ +| +$/g, '');
+      return stripSpaces(decoded);
     },
   };
 }

@@ -21,6 +21,12 @@ import {
 const sessionId = hexId;
 const pktId = hexId;
 const fileName = text(100);
+/**
+ * A name another peer or tracker lists (ALOO, AQUE): not valid UTF-8 is taken
+ * with U+FFFD for the bad bytes (and reported), so one bad name cannot fail a
+ * reply listing hundreds of good ones. Names we are asked to store (ADDR) stay strict.
+ */
+const listedName = text(100, { repair: true });
 const query = text(20);
 const fileLength = number(10);
 /** LenPart: a part is at least one byte. */
@@ -48,7 +54,7 @@ export const MESSAGES = {
       'files',
       list(number(3), [
         field('md5', md5),
-        field('fileName', fileName),
+        field('fileName', listedName),
         field('fileLength', fileLength),
         field('partLength', partLength),
       ] as const),
@@ -78,7 +84,7 @@ export const MESSAGES = {
     field('address', ipp2p),
     field('port', port),
     field('md5', md5),
-    field('fileName', fileName),
+    field('fileName', listedName),
   ],
 } as const;
 

@@ -90,7 +90,7 @@ export class MessageReader {
           // is decoded in one pass; anything else goes through the coroutine.
           const fixed = fixedLayout(command);
           if (fixed !== null && this.available >= fixed.width) {
-            const message = decodeFixedBody(command, fixed, fixed.width > 0 ? this.take(fixed.width) : EMPTY, 0);
+            const message = decodeFixedBody(command, fixed, fixed.width > 0 ? this.take(fixed.width) : EMPTY, 0, context);
             this.current = null;
             deliver(message);
             continue;

@@ -10,7 +10,9 @@ export type TrackerEvent =
   | { type: 'add'; at: number; sessionId: string; md5: string; fileName: string; fileLength: number; partLength: number; parts: number }
   | { type: 'part'; at: number; sessionId: string; md5: string; part: number; partsHeld: number }
   | { type: 'logout'; at: number; sessionId: string; partsOwned: number }
-  | { type: 'logout-refused'; at: number; sessionId: string; partsDown: number };
+  | { type: 'logout-refused'; at: number; sessionId: string; partsDown: number }
+  /** The liveness check found the peer dead: its session and ownership were removed. `lastSeen`: when it was last heard from. */
+  | { type: 'drop'; at: number; sessionId: string; partsOwned: number; lastSeen: number; reason: string };
 
 export type RequestOutcome = 'ok' | 'refused' | 'malformed';
 
@@ -54,6 +56,8 @@ export interface PeerView {
   readonly port: number;
   /** Login time, ms since the epoch. */
   readonly since: number;
+  /** Last request, idempotent LOGI or answered liveness probe, ms since the epoch. */
+  readonly lastSeen: number;
   /** Parts held, over all files. */
   readonly partsHeld: number;
 }

@@ -8,22 +8,30 @@ import { resolve } from 'node:path';
 import { type Logger, silentLogger } from '../log.js';
 import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
 import type { TrackerEvent, TrackerObserver, TrackerView } from './events.js';
+import { DEFAULT_LIVENESS, LivenessPolicy, type LivenessSettings, checkLivenessSettings } from './liveness.js';
 import { MemoryStore } from './memory-store.js';
+import { Prober } from './prober.js';
 import { Registry } from './registry.js';
 import { DEFAULT_LIMITS, TrackerServer } from './server.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
 export * from './events.js';
-export type { Store, StoredState, SessionRecord, FileRecord, OwnershipRecord, AdderRecord } from './store.js';
+export type { Store, StoredState, SessionRecord, SeenRecord, FileRecord, OwnershipRecord, AdderRecord } from './store.js';
 export { MemoryStore, MemoryData } from './memory-store.js';
 export { SqliteStore } from './sqlite-store.js';
-export { Registry, randomSessionId, DEFAULT_MAX_PARTS, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_FILES, type RegistryOptions, type Holder, type LogoutResult } from './registry.js';
+export {
+  Registry, randomSessionId, DEFAULT_MAX_PARTS, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_FILES,
+  type RegistryOptions, type Holder, type LogoutResult, type ProbeTarget,
+} from './registry.js';
+export { DEFAULT_LIVENESS, LivenessPolicy, type LivenessSettings, type ProbeVerdict } from './liveness.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './server.js';
 export { HANDLERS, handle } from './handlers.js';
 
 export const DEFAULT_DB_FILE = 'bugtorrent-tracker.db';
 export const MEMORY_DB = ':memory:';
+/** How often changed last-seen times are written to the store (they are kept in memory in between). */
+export const DEFAULT_SEEN_FLUSH_MS = 2000;
 
 export interface TrackerOptions {
   /** One address to listen on; default: dual-stack `::` (or 0.0.0.0 without IPv6). */
@@ -51,6 +59,15 @@ export interface TrackerOptions {
   readonly maxSessions?: number;
   readonly maxFiles?: number;
   readonly observers?: readonly TrackerObserver[];
+  /**
+   * Liveness check (on by default): silent peers are probed by a TCP connect to
+   * their listed address and port and dropped after repeated failures. `false`
+   * turns it off (sessions then live until LOGO); fields left out take
+   * DEFAULT_LIVENESS.
+   */
+  readonly liveness?: Partial<LivenessSettings> | false;
+  /** How often changed last-seen times go to the store; default 2000 ms. */
+  readonly seenFlushMs?: number;
   /** Injected clock and id source (tests). */
   readonly now?: () => number;
   readonly newId?: () => string;
@@ -104,6 +121,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     }
   };
 
+  const now = options.now ?? Date.now;
+  const liveness = options.liveness === false ? null : checkLivenessSettings({ ...DEFAULT_LIVENESS, ...options.liveness });
+  const seenFlushMs = checkLimit('seenFlushMs', options.seenFlushMs, DEFAULT_SEEN_FLUSH_MS);
+  const policy = liveness ? new LivenessPolicy(liveness, now) : null;
   const store = options.store ?? openStore(options.dbPath);
   let server: TrackerServer;
   let address: AddressInfo;
@@ -111,7 +132,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
   try {
     registry = new Registry({
       store,
-      now: options.now,
+      now,
+      live: policy ? (id, lastSeen) => policy.live(id, lastSeen) : undefined,
       newId: options.newId,
       maxParts: options.maxParts,
       maxSessions: options.maxSessions,
@@ -128,9 +150,21 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     throw err;
   }
   log.info(
-    { host: address.address, port: address.port, db: store.location, files: registry.files().length, peers: registry.peers().length },
+    {
+      host: address.address, port: address.port, db: store.location, files: registry.files().length, peers: registry.peers().length,
+      liveness: liveness ?? 'off',
+    },
     'listening',
   );
+  const prober = policy ? new Prober(registry, policy, log) : null;
+  const flushSeen = (): void => {
+    try {
+      registry.flushSeen();
+    } catch (err) {
+      log.error({ err }, 'saving last-seen times failed (kept in memory, retried)');
+    }
+  };
+  const flusher = setInterval(flushSeen, seenFlushMs).unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -146,7 +180,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     },
     openConnections: () => server.openConnections,
     close() {
+      prober?.close();
+      clearInterval(flusher);
       closing ??= server.close().then(() => {
+        flushSeen();
         store.close();
         log.info({}, 'closed');
       });

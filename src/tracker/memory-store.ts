@@ -2,7 +2,7 @@
  * A Store in process memory: for tests, `--db :memory:`, and embedding. State
  * lives in a MemoryData object, so a test can "reopen" a store on the same data.
  */
-import type { AdderRecord, FileRecord, OwnershipRecord, SessionRecord, Store, StoredState } from './store.js';
+import type { AdderRecord, FileRecord, OwnershipRecord, SeenRecord, SessionRecord, Store, StoredState } from './store.js';
 
 export class MemoryData {
   readonly sessions = new Map<string, SessionRecord>();
@@ -49,6 +49,15 @@ export class MemoryStore implements Store {
     this.check();
     // A copy: the Registry mutates its own bitmaps in place. Map.set keeps the first insertion's order.
     this.data.ownership.set(pair(sessionId, md5), { sessionId, md5, bitmap: Buffer.from(bitmap) });
+  }
+
+  saveSeen(updates: readonly SeenRecord[]): void {
+    this.check();
+    for (const u of updates) {
+      const s = this.data.sessions.get(u.sessionId);
+      // Map.set on an existing key keeps its insertion order.
+      if (s) this.data.sessions.set(u.sessionId, { ...s, lastSeen: u.lastSeen });
+    }
   }
 
   removeSession(sessionId: string): void {

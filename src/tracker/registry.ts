@@ -4,13 +4,19 @@
  * change is written through the injected Store before a method returns, so a
  * caller that replies after the call never acknowledges anything not committed.
  *
+ * The one exception is last-seen times: every request refreshes its session's
+ * `lastSeen` in memory (nothing is acknowledged on it), and `flushSeen()`, called
+ * by the tracker's timer, writes the changed ones in one batch, so a read-only
+ * FCHU or LOOK never waits for a disk write.
+ *
  * A request the tracker cannot serve (unknown session, unknown file, part out
  * of range, contradicting ADDR, limits) throws a RequestRefusedError; the server
  * turns that into a closed connection and a log line.
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, RequestRefusedError } from '../errors.js';
-import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf, queryNeedle } from '../protocol/index.js';
+import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
+import { compileQuery, matchesCompiled } from '../protocol/query.js';
 import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
 import type { FileRecord, Store } from './store.js';
@@ -30,6 +36,19 @@ export interface RegistryOptions {
   /** Most sessions and files held at once (memory bounds); LOGI / ADDR beyond them are refused. */
   readonly maxSessions?: number;
   readonly maxFiles?: number;
+  /**
+   * Whether a session counts as alive for the LOGO rule (the liveness policy:
+   * false while its probes fail). Default: every session is alive.
+   */
+  readonly live?: (sessionId: string, lastSeen: number) => boolean;
+}
+
+/** A session as the liveness prober sees it. */
+export interface ProbeTarget {
+  readonly id: string;
+  readonly address: PeerAddress;
+  readonly port: number;
+  readonly lastSeen: number;
 }
 
 /** 16 upper-case hex digits from a cryptographically strong source. */
@@ -48,6 +67,8 @@ interface Session {
   readonly port: number;
   readonly key: string;
   readonly since: number;
+  /** Last request, idempotent LOGI or answered probe (ms since the epoch). */
+  lastSeen: number;
   /** md5 → bitmap; the same Buffer as in FileEntry.owners. */
   readonly holdings: Map<string, Buffer>;
   /** md5 → parts set in that bitmap (RPAD answers without counting bits). */
@@ -87,6 +108,8 @@ export interface FetchResult {
 
 export type LogoutResult = { readonly accepted: true; readonly partsOwned: number } | { readonly accepted: false; readonly partsDown: number };
 
+/** The address+port key of a session (LOGI is idempotent per key). */
+
 function addressKey(address: PeerAddress, port: number): string {
   return `${address.ip4}|${address.ip6}|${port}`;
 }
@@ -107,6 +130,9 @@ export class Registry implements TrackerView {
   private readonly maxList: number;
   private readonly maxSessions: number;
   private readonly maxFiles: number;
+  private readonly live: (sessionId: string, lastSeen: number) => boolean;
+  /** Sessions whose lastSeen changed since the last flushSeen(). */
+  private readonly unsavedSeen = new Set<Session>();
   /** Source of FileEntry.version values: unique over the registry's life. */
   private versions = 0;
 
@@ -119,6 +145,7 @@ export class Registry implements TrackerView {
     this.maxList = Math.min(options.maxListEntries ?? MAX_LIST_ENTRIES, MAX_LIST_ENTRIES);
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+    this.live = options.live ?? (() => true);
     this.loadFromStore();
   }
 
@@ -127,7 +154,12 @@ export class Registry implements TrackerView {
     const state = this.store.load();
     for (const s of state.sessions) {
       const address = { ip4: s.ip4, ip6: s.ip6 };
-      const session: Session = { id: s.id, address, port: s.port, key: addressKey(address, s.port), since: s.since, holdings: new Map(), counts: new Map(), added: new Set() };
+      // After a restart a session keeps its stored lastSeen: one not heard from
+      // since is probed like any other silent peer (and dropped if it is dead).
+      const session: Session = {
+        id: s.id, address, port: s.port, key: addressKey(address, s.port), since: s.since, lastSeen: s.lastSeen,
+        holdings: new Map(), counts: new Map(), added: new Set(),
+      };
       this.sessions.set(s.id, session);
       this.byAddress.set(session.key, session);
     }
@@ -152,17 +184,20 @@ export class Registry implements TrackerView {
 
   // ---- The six requests -------------------------------------------------------
 
-  /** LOGI: the existing session for this address and port, or a new one. */
+  /** LOGI: the existing session for this address and port (now seen again), or a new one. */
   login(address: PeerAddress, port: number): { sessionId: string; created: boolean } {
     const key = addressKey(address, port);
     const existing = this.byAddress.get(key);
-    if (existing) return { sessionId: existing.id, created: false };
+    if (existing) {
+      this.touch(existing);
+      return { sessionId: existing.id, created: false };
+    }
     if (this.sessions.size >= this.maxSessions) refuse(ErrorCode.LIMIT_EXCEEDED, `LOGI: ${this.sessions.size} sessions is the limit`);
     let id = this.newId();
     while (id === NULL_SESSION || this.sessions.has(id)) id = this.newId();
     const since = this.now();
-    this.store.saveSession({ id, ip4: address.ip4, ip6: address.ip6, port, since });
-    const session: Session = { id, address, port, key, since, holdings: new Map(), counts: new Map(), added: new Set() };
+    this.store.saveSession({ id, ip4: address.ip4, ip6: address.ip6, port, since, lastSeen: since });
+    const session: Session = { id, address, port, key, since, lastSeen: since, holdings: new Map(), counts: new Map(), added: new Set() };
     this.sessions.set(id, session);
     this.byAddress.set(key, session);
     this.emit({ type: 'login', at: since, sessionId: id, address, port });
@@ -202,14 +237,17 @@ export class Registry implements TrackerView {
     return { parts };
   }
 
-  /** LOOK: `*` lists every file; anything else is a literal, case-insensitive substring of the name. */
+  /**
+   * LOOK: `*` lists every file; anything else is a literal, case-insensitive
+   * substring of the name, and 20 hex digits also an md5 prefix (protocol/query.ts).
+   */
   look(sessionId: string, query: string): FileRecord[] {
     this.session(sessionId);
-    const needle = queryNeedle(query);
+    const compiled = compileQuery(query);
     const out: FileRecord[] = [];
     for (const f of this.fileMap.values()) {
       if (out.length >= this.maxList) break;
-      if (needle === null || f.lowerName.includes(needle)) {
+      if (matchesCompiled(compiled, f.lowerName, f.md5)) {
         out.push({ md5: f.md5, fileName: f.fileName, fileLength: f.fileLength, partLength: f.partLength, parts: f.parts });
       }
     }
@@ -272,8 +310,9 @@ export class Registry implements TrackerView {
 
   /**
    * LOGO: refused while the session holds a part of a file it ADDed that no
-   * other logged-in peer holds (partsDown = distinct parts of its added files
-   * others hold); otherwise its ownership and session are removed.
+   * other live logged-in peer holds (partsDown = distinct parts of its added
+   * files live others hold); otherwise its ownership and session are removed.
+   * A peer whose liveness probes are failing is not counted as a holder.
    */
   logout(sessionId: string): LogoutResult {
     const session = this.session(sessionId);
@@ -286,6 +325,8 @@ export class Registry implements TrackerView {
       const others = emptyBitmap(file.parts);
       for (const [ownerId, bitmap] of file.owners) {
         if (ownerId === sessionId) continue;
+        const owner = this.sessions.get(ownerId) as Session;
+        if (!this.live(ownerId, owner.lastSeen)) continue;
         for (let i = 0; i < others.length; i++) others[i] = (others[i] as number) | (bitmap[i] as number);
       }
       partsDown += countParts(others);
@@ -295,19 +336,79 @@ export class Registry implements TrackerView {
       this.emit({ type: 'logout-refused', at: this.now(), sessionId, partsDown });
       return { accepted: false, partsDown };
     }
+    const partsOwned = this.remove(session);
+    this.emit({ type: 'logout', at: this.now(), sessionId, partsOwned });
+    return { accepted: true, partsOwned };
+  }
+
+  // ---- Liveness (driven by the prober) ---------------------------------------------
+
+  /** Every session, for the liveness policy (live objects: read them, do not keep them). */
+  probeTargets(): Iterable<ProbeTarget> {
+    return this.sessions.values();
+  }
+
+  /** The session's last-seen time, or undefined when it is gone. */
+  lastSeenOf(sessionId: string): number | undefined {
+    return this.sessions.get(sessionId)?.lastSeen;
+  }
+
+  /** A liveness probe reached the session's peer: it counts as seen. False when the session is gone. */
+  seen(sessionId: string): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    this.touch(session);
+    return true;
+  }
+
+  /**
+   * The session's peer is dead (its probes failed): its ownership and session
+   * are removed as an accepted LOGO would, without LOGO's rule (a dead peer's
+   * parts are gone whether or not someone else holds them). Null when it is gone.
+   */
+  drop(sessionId: string, reason: string): { partsOwned: number } | null {
+    const session = this.sessions.get(sessionId);
+    if (!session) return null;
+    const partsOwned = this.remove(session);
+    this.emit({ type: 'drop', at: this.now(), sessionId, partsOwned, lastSeen: session.lastSeen, reason });
+    return { partsOwned };
+  }
+
+  /**
+   * Writes the last-seen times changed since the previous call, in one batch.
+   * Returns how many were written. On a store error they stay pending.
+   */
+  flushSeen(): number {
+    if (this.unsavedSeen.size === 0) return 0;
+    const updates = [...this.unsavedSeen].map((s) => ({ sessionId: s.id, lastSeen: s.lastSeen }));
+    this.store.saveSeen(updates);
+    this.unsavedSeen.clear();
+    return updates.length;
+  }
+
+  /** Removes a session and its ownership (store first); returns the parts it held. */
+  private remove(session: Session): number {
     let partsOwned = 0;
     for (const count of session.counts.values()) partsOwned += count;
-    this.store.removeSession(sessionId);
+    this.store.removeSession(session.id);
     for (const md5 of session.holdings.keys()) {
       const file = this.fileMap.get(md5);
       if (!file) continue;
-      file.owners.delete(sessionId);
+      file.owners.delete(session.id);
       file.version = ++this.versions;
     }
-    this.sessions.delete(sessionId);
+    this.sessions.delete(session.id);
     this.byAddress.delete(session.key);
-    this.emit({ type: 'logout', at: this.now(), sessionId, partsOwned });
-    return { accepted: true, partsOwned };
+    this.unsavedSeen.delete(session);
+    return partsOwned;
+  }
+
+  private touch(session: Session): void {
+    const now = this.now();
+    // A clock stepped back never moves lastSeen back.
+    if (now <= session.lastSeen) return;
+    session.lastSeen = now;
+    this.unsavedSeen.add(session);
   }
 
   // ---- TrackerView --------------------------------------------------------------
@@ -323,7 +424,7 @@ export class Registry implements TrackerView {
     return [...this.sessions.values()].map((s) => {
       let partsHeld = 0;
       for (const count of s.counts.values()) partsHeld += count;
-      return { sessionId: s.id, address: s.address, port: s.port, since: s.since, partsHeld };
+      return { sessionId: s.id, address: s.address, port: s.port, since: s.since, lastSeen: s.lastSeen, partsHeld };
     });
   }
 
@@ -343,9 +444,11 @@ export class Registry implements TrackerView {
     return f.copies.value;
   }
 
+  /** The session a request names, which the request shows to be alive. */
   private session(sessionId: string): Session {
     const s = this.sessions.get(sessionId);
     if (!s) refuse(ErrorCode.UNKNOWN_SESSION, `unknown session ${sessionId}`);
+    this.touch(s);
     return s;
   }
 }

@@ -12,11 +12,14 @@
  * target (synchronous=FULL fsyncs every commit: ~100x slower on most disks).
  */
 import Database from 'better-sqlite3';
-import type { AdderRecord, FileRecord, OwnershipRecord, SessionRecord, Store, StoredState } from './store.js';
+import type { AdderRecord, FileRecord, OwnershipRecord, SeenRecord, SessionRecord, Store, StoredState } from './store.js';
 
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
+/**
+ * The schema, as the tables of version 1 and one migration per later version.
+ * A database is always brought up the same road (a new one too), so an old
+ * file and a new one end up with the same tables.
+ */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   ip4 TEXT NOT NULL,
@@ -45,8 +48,40 @@ CREATE TABLE IF NOT EXISTS adders (
 ) WITHOUT ROWID;
 `;
 
+/** MIGRATIONS[i] takes a database from version i + 1 to version i + 2. */
+const MIGRATIONS: readonly string[] = [
+  // 2: when each session was last seen alive (liveness). Sessions stored before
+  // this count as last seen at login, so after the upgrade they are probed soon.
+  `ALTER TABLE sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+   UPDATE sessions SET last_seen = since;`,
+];
+
+export const SCHEMA_VERSION = 1 + MIGRATIONS.length;
+
+/**
+ * Creates or upgrades the tables to SCHEMA_VERSION, in one write transaction.
+ * It writes user_version even when nothing changes: that first write is what
+ * takes the exclusive lock (see the constructor) at open.
+ */
+function migrate(db: Database.Database, location: string): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`${location}: database schema version ${version} is newer than this tracker's (${SCHEMA_VERSION})`);
+    }
+    if (version === 0) db.exec(SCHEMA_V1);
+    for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v - 1] as string);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
 interface FileRow { md5: string; name: string; length: number; part_length: number; parts: number }
-interface SessionRow { id: string; ip4: string; ip6: string; port: number; since: number }
+interface SessionRow { id: string; ip4: string; ip6: string; port: number; since: number; last_seen: number }
 interface OwnershipRow { session_id: string; md5: string; bitmap: Buffer }
 interface AdderRow { session_id: string; md5: string }
 
@@ -54,6 +89,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly insertSession: Database.Statement;
+  private readonly updateSeen: Database.Statement;
   private readonly upsertFile: Database.Statement;
   private readonly upsertOwnership: Database.Statement;
   private readonly insertAdder: Database.Statement;
@@ -62,6 +98,7 @@ export class SqliteStore implements Store {
   private readonly deleteAdders: Database.Statement;
   private readonly addTx: (file: FileRecord, sessionId: string, bitmap: Buffer) => void;
   private readonly removeTx: (sessionId: string) => void;
+  private readonly seenTx: (updates: readonly SeenRecord[]) => void;
 
   constructor(readonly location: string) {
     this.db = new Database(location);
@@ -75,11 +112,7 @@ export class SqliteStore implements Store {
       this.db.pragma('journal_mode = WAL');
       // See the header comment: durable against process death, not power loss.
       this.db.pragma('synchronous = NORMAL');
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) {
-        throw new Error(`${location}: database schema version ${version} is newer than this tracker's (${SCHEMA_VERSION})`);
-      }
-      this.db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      migrate(this.db, location);
     } catch (err) {
       this.db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -88,7 +121,8 @@ export class SqliteStore implements Store {
       throw err;
     }
 
-    this.insertSession = this.db.prepare('INSERT OR REPLACE INTO sessions (id, ip4, ip6, port, since) VALUES (?, ?, ?, ?, ?)');
+    this.insertSession = this.db.prepare('INSERT OR REPLACE INTO sessions (id, ip4, ip6, port, since, last_seen) VALUES (?, ?, ?, ?, ?, ?)');
+    this.updateSeen = this.db.prepare('UPDATE sessions SET last_seen = ? WHERE id = ?');
     this.upsertFile = this.db.prepare(
       'INSERT INTO files (md5, name, length, part_length, parts) VALUES (?, ?, ?, ?, ?) ON CONFLICT (md5) DO UPDATE SET name = excluded.name',
     );
@@ -109,11 +143,14 @@ export class SqliteStore implements Store {
       this.deleteAdders.run(sessionId);
       this.deleteSession.run(sessionId);
     });
+    this.seenTx = this.db.transaction((updates: readonly SeenRecord[]) => {
+      for (const u of updates) this.updateSeen.run(u.lastSeen, u.sessionId);
+    });
   }
 
   load(): StoredState {
-    const sessions = (this.db.prepare('SELECT id, ip4, ip6, port, since FROM sessions ORDER BY rowid').all() as SessionRow[]).map(
-      (r): SessionRecord => ({ id: r.id, ip4: r.ip4, ip6: r.ip6, port: r.port, since: r.since }),
+    const sessions = (this.db.prepare('SELECT id, ip4, ip6, port, since, last_seen FROM sessions ORDER BY rowid').all() as SessionRow[]).map(
+      (r): SessionRecord => ({ id: r.id, ip4: r.ip4, ip6: r.ip6, port: r.port, since: r.since, lastSeen: r.last_seen }),
     );
     const files = (this.db.prepare('SELECT md5, name, length, part_length, parts FROM files ORDER BY seq').all() as FileRow[]).map(
       (r): FileRecord => ({ md5: r.md5, fileName: r.name, fileLength: r.length, partLength: r.part_length, parts: r.parts }),
@@ -128,7 +165,11 @@ export class SqliteStore implements Store {
   }
 
   saveSession(s: SessionRecord): void {
-    this.insertSession.run(s.id, s.ip4, s.ip6, s.port, s.since);
+    this.insertSession.run(s.id, s.ip4, s.ip6, s.port, s.since, s.lastSeen);
+  }
+
+  saveSeen(updates: readonly SeenRecord[]): void {
+    if (updates.length > 0) this.seenTx(updates);
   }
 
   saveAdd(file: FileRecord, sessionId: string, bitmap: Buffer): void {

@@ -13,6 +13,14 @@ export interface SessionRecord {
   readonly port: number;
   /** Login time, ms since the epoch. */
   readonly since: number;
+  /** When the session last showed it is alive (a request, or an answered probe), ms since the epoch. */
+  readonly lastSeen: number;
+}
+
+/** A session's newer last-seen time (saveSeen). */
+export interface SeenRecord {
+  readonly sessionId: string;
+  readonly lastSeen: number;
 }
 
 export interface FileRecord {
@@ -57,7 +65,13 @@ export interface Store {
   saveAdd(file: FileRecord, sessionId: string, bitmap: Buffer): void;
   /** RPAD: insert or replace one session's bitmap for one file. */
   savePart(sessionId: string, md5: string, bitmap: Buffer): void;
-  /** LOGO accepted: the session, its ownership and its adder records go. One transaction. */
+  /**
+   * Newer last-seen times of existing sessions, in one transaction; ids no
+   * longer stored are ignored. The Registry writes these lazily (see
+   * RegistryOptions.seenWriteMs): a stored lastSeen may lag the live one.
+   */
+  saveSeen(updates: readonly SeenRecord[]): void;
+  /** LOGO accepted, or a dead session dropped: the session, its ownership and its adder records go. One transaction. */
   removeSession(sessionId: string): void;
   close(): void;
 }

@@ -114,7 +114,7 @@ export class FakeView implements TrackerView {
 
   login(sessionId: string, ip4: string, port: number, since = Date.now()): void {
     const last = ip4.split('.').pop() as string;
-    this.peerMap.set(sessionId, { sessionId, address: { ip4, ip6: `fd99:0000:0000:0000:0000:0000:0000:${Number(last).toString(16).padStart(4, '0')}` }, port, since, partsHeld: 0 });
+    this.peerMap.set(sessionId, { sessionId, address: { ip4, ip6: `fd99:0000:0000:0000:0000:0000:0000:${Number(last).toString(16).padStart(4, '0')}` }, port, since, lastSeen: since, partsHeld: 0 });
   }
 
   add(sessionId: string, md5: string, fileName: string, fileLength: number, partLength: number): void {

@@ -1,5 +1,5 @@
 /** Small socket helpers for tests that talk the wire protocol by hand. */
-import { connect } from 'node:net';
+import { type AddressInfo, type Server, connect, createServer } from 'node:net';
 import { type Command, type DecodeContext, type Message, MessageReader } from '../../src/protocol/index.js';
 
 export interface ExchangeResult {
@@ -60,4 +60,17 @@ export function exchange(
     socket.on('error', (err) => finish(err));
     socket.on('close', () => finish({ raw: Buffer.concat(chunks), closedByServer: true }));
   });
+}
+
+/**
+ * A listener on `host` that accepts and at once closes every connection: the
+ * port of a live peer as the tracker's liveness probes see it. Close it when done.
+ */
+export async function acceptingServer(host: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => s.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
 }

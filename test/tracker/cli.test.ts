@@ -108,8 +108,29 @@ test('--max-connections, --max-per-address, --request-timeout, --idle-timeout an
   await small.child.waitFor('stderr', perAddress);
 });
 
+test('liveness flags reach the tracker: a peer that never answers its probes is dropped; --no-liveness keeps it', async () => {
+  const flags = ['--liveness-idle', '100', '--liveness-failures', '2', '--liveness-spacing', '50', '--liveness-timeout', '400', '--liveness-probes', '1'];
+  const on = await startChild(':memory:', flags);
+  const listening = await on.child.waitForLog('listening');
+  assert.deepEqual(listening['liveness'], { idleMs: 100, failures: 2, spacingMs: 50, probeTimeoutMs: 400, maxProbes: 1 });
+  const off = await startChild(':memory:', [...flags, '--no-liveness']);
+  assert.equal((await off.child.waitForLog('listening'))['liveness'], 'off');
+  // Port 9 of 127.0.0.48: nothing listens there.
+  const ghost = { ip4: '127.0.0.48', ip6: '::1' };
+  const onId = await login(HOST, on.port, ghost, 9);
+  const offId = await login(HOST, off.port, ghost, 9);
+  const dropped = await on.child.waitForLog('peer dropped: not alive');
+  assert.equal(dropped['peer'], '127.0.0.48:9');
+  // Dropped: the session is unknown now (a request with it is refused); the other tracker still knows its one.
+  await expectClosed(HOST, on.port, look(onId, '*'));
+  assert.equal((await callFor('ALOO', HOST, off.port, look(offId, '*'))).files.length, 0);
+});
+
 test('bad flag values exit with code 2 and say why', async () => {
-  for (const args of [['--port', '70000'], ['--port', 'abc'], ['--log-level', 'loud'], ['--host', 'not-an-ip'], ['--idle-timeout', '0'], ['--max-per-address', '0'], ['--request-timeout', 'x']]) {
+  for (const args of [
+    ['--port', '70000'], ['--port', 'abc'], ['--log-level', 'loud'], ['--host', 'not-an-ip'], ['--idle-timeout', '0'], ['--max-per-address', '0'], ['--request-timeout', 'x'],
+    ['--liveness-idle', '0'], ['--liveness-failures', 'x'], ['--liveness-timeout', '-1'], ['--liveness-probes', '0'], ['--liveness-spacing', '1.5'],
+  ]) {
     const child = sandbox.spawn(['tracker', '--db', ':memory:', ...args]);
     const { code } = await child.exited;
     assert.equal(code, 2, args.join(' '));

@@ -151,6 +151,8 @@ for (const kind of ['memory', 'sqlite'] as const) {
         const sessions = new Map<number, string>();
         for (const o of ops) assert.deepEqual(runReal(real, sessions, o), model.run(o), JSON.stringify(o));
         assert.deepEqual(holdersOf(real, sessions), modelHolders(model));
+        // As the tracker does on close: last-seen times are written in batches.
+        real.flushSeen();
         store.close();
         const again = open();
         const reloaded = new Registry({ store: again });

@@ -139,7 +139,7 @@ test('peers() and files() describe the state', () => {
   const { registry } = setup();
   const a = registry.login(A, 5000).sessionId;
   registry.add(a, 8, 4, 'x', M);
-  assert.deepEqual(registry.peers(), [{ sessionId: a, address: A, port: 5000, since: 1001, partsHeld: 2 }]);
+  assert.deepEqual(registry.peers(), [{ sessionId: a, address: A, port: 5000, since: 1001, lastSeen: 1001, partsHeld: 2 }]);
   assert.deepEqual(registry.files(), [{ md5: M, fileName: 'x', fileLength: 8, partLength: 4, parts: 2, holders: 1, completeCopies: 1 }]);
   assert.deepEqual(registry.holders('c'.repeat(32)), []);
 });

@@ -161,8 +161,7 @@ export class Download {
   private async find(): Promise<TrackerFile> {
     const deadline = this.deps.now() + this.deps.tuning.findTimeoutMs;
     for (;;) {
-      const files = await this.deps.tracker.look('*');
-      const found = files.find((f) => f.md5 === this.md5);
+      const found = await this.deps.tracker.findFile(this.md5);
       if (found) return found;
       if (this.deps.now() >= deadline || this.stopped) {
         throw new RemoteError(ErrorCode.UNKNOWN_FILE, `the tracker does not know a file with md5 ${this.md5}`);

@@ -8,7 +8,7 @@ import type { MessageOf } from '../../protocol/messages.js';
 import { remoteKey } from '../bandwidth.js';
 import type { DuplicateWindow } from './dedup.js';
 import type { KeyedTokenBucket } from './limiter.js';
-import { matchesQuery, normalizeQuery } from '../../protocol/query.js';
+import { compileQuery, matchesCompiled, normalizeQuery } from '../../protocol/query.js';
 import { type Neighbor, endpointOf, usableIPv4, usableIPv6 } from './neighbors.js';
 
 export type Quer = MessageOf<'QUER'>;
@@ -153,7 +153,8 @@ export function decideQuer(msg: Quer, input: QuerInput): QuerDecision {
   input.seen.add(msg.pktId, input.now);
 
   const maxAnswers = input.maxAnswers ?? DEFAULT_MAX_ANSWERS;
-  const matches = input.files.filter((f) => matchesQuery(msg.query, f.fileName));
+  const query = compileQuery(msg.query);
+  const matches = input.files.filter((f) => matchesCompiled(query, f.fileName.toLowerCase(), f.md5));
   const forwardTtl = msg.ttl - 1 > 0 ? msg.ttl - 1 : 0;
   return {
     action: 'serve',
