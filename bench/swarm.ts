@@ -19,7 +19,7 @@
  * (test/bandwidth/swarm-bench.test.ts); `main` runs only when this is the script.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,7 @@ export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, v
   --down-rate R      each leecher's download rate (default 0 = unlimited)
   --timeout SEC      give up after SEC seconds (default max(120, 6 x D_min))
   --json             print one JSON object instead of the table
-  --keep             keep the temporary directory
+  --keep             keep the temporary directory, with every process's output (<name>.out, <name>.log)
   --cli PATH         the bugtorrent launcher to run (default bin/bugtorrent.js)
   --peer-flag F      extra flags for every leecher, e.g. --peer-flag "--upload-slots 6" (repeatable)
   --seed-flag F      extra flags for the seed (repeatable)
@@ -430,6 +430,16 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
   const root = mkdtempSync(join(tmpdir(), 'bugtorrent-swarm-'));
   const procs: Proc[] = [];
   let net: Network | null = null;
+  /** Starts a process; with --keep its stdout and stderr also go to files in the run's folder. */
+  const start = (name: string, args: string[], wrap: string[]): Proc => {
+    const p = launch(name, args, config.cli, wrap);
+    procs.push(p);
+    if (config.keep) {
+      p.child.stdout!.pipe(createWriteStream(join(root, `${name}.out`)));
+      p.child.stderr!.pipe(createWriteStream(join(root, `${name}.log`)));
+    }
+    return p;
+  };
   const stopAll = async (): Promise<void> => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
@@ -450,8 +460,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     const file = join(seedDir, 'payload.bin');
     const contentMd5 = writeRandomFile(file, config.size);
 
-    const tracker = launch('tracker', ['tracker', '--host', n.trackerHost, '--port', String(await n.trackerPort()), '--db', ':memory:', '--no-http'], config.cli, n.wrap('tracker'));
-    procs.push(tracker);
+    const tracker = start('tracker', ['tracker', '--host', n.trackerHost, '--port', String(await n.trackerPort()), '--db', ':memory:', '--no-http'], n.wrap('tracker'));
     const listening = await waitFor(tracker, 'log:listening', 20_000);
     const trackerAddr = `${n.trackerHost}:${Number(listening['port'])}`;
     say(config, `tracker on ${trackerAddr}${config.netns ? ` (network namespaces ${NETNS_PREFIX}*, limits by ${config.limitMode})` : ''}`);
@@ -460,8 +469,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       'peer', '--tracker', trackerAddr, '--ip4', n.ip4(role), '--ip6', '::1', '--port', String(await n.port(role)), '--dir', dir, '--json', '--peers-interval', '0.5',
     ];
     const seedRate = tc ? [] : ['--up-rate', String(config.seedUp)];
-    const seed = launch('seed', [...(await peerArgs('seed', seedDir)), '--share', file, ...seedRate, ...config.seedFlags], config.cli, n.wrap('seed'));
-    procs.push(seed);
+    const seed = start('seed', [...(await peerArgs('seed', seedDir)), '--share', file, ...seedRate, ...config.seedFlags], n.wrap('seed'));
     let seedUploaded: number | null = null;
     seed.on('peers', (e) => (seedUploaded = typeof e['uploaded'] === 'number' ? e['uploaded'] : seedUploaded));
     const shared = await waitFor(seed, 'shared', 60_000);
@@ -486,15 +494,14 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       const result: PeerResult = { name: role === 'leecher' ? `L${i + 1}` : `F${i + 1 - config.leechers}`, ip4: n.ip4(host), role, finish: null, selfReported: null, ready: null, verified: null };
       results.push(result);
       samples.set(result, { role, finish: null, firstPart: null, firstPartAfterReady: null, received: null, needed: config.size });
-      launches.push({ proc: launch(result.name, args, config.cli, n.wrap(host)), result });
+      launches.push({ proc: start(result.name, args, n.wrap(host)), result });
     }
-    const start = performance.now();
-    const elapsed = (): number => (performance.now() - start) / 1000;
+    const t0 = performance.now();
+    const elapsed = (): number => (performance.now() - t0) / 1000;
     // The load during the run (the end value alone hides a busy middle).
     const loads: number[] = [loadavg()[0]!];
     const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
     sampler.unref();
-    procs.push(...launches.map((l) => l.proc));
     say(config, `${total} leechers started; D_min = ${model.dMin.toFixed(1)} s; giving up after ${timeoutS} s`);
 
     const paths = new Map<PeerResult, string>();
