@@ -228,12 +228,20 @@ describe('refusal at once (ChokerService default)', () => {
     assert.ok(bw.choker.choker.isUnchoked('10.0.0.5'));
     bw.learnHolders('m', [{ address: { ip4: '10.0.0.5', ip6: '::1' }, port: 7000, bitmap: bitmap(16, 16) }]);
     assert.equal(bw.choker.choker.isUnchoked('10.0.0.5'), false, 'complete: slot freed at once');
-    // part 3 went out once; another peer asking for it is turned away while never-sent parts remain
+    // part 3 went out once; with one of the two places taken, another peer asking for it is
+    // turned away while never-sent parts remain (it should ask for a part only we have)
+    const other = await bw.admission.admit('10.0.0.7', { md5: 'm', part: 5 });
+    assert.ok(other);
     assert.equal(await bw.admission.admit('10.0.0.6', { md5: 'm', part: 3 }), null);
     // the same peer asking for part 3 again (it lost it) is served
     const again = await bw.admission.admit('10.0.0.5', { md5: 'm', part: 3 });
     assert.ok(again, 'a peer that needs a part again is not starved');
     again();
+    other();
+    // nothing else being served: spreading does not keep the uplink idle
+    const dup = await bw.admission.admit('10.0.0.6', { md5: 'm', part: 3 });
+    assert.ok(dup, 'a duplicate part is served when places are free');
+    dup();
     bw.stop();
   });
 

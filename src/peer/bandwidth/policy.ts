@@ -127,7 +127,10 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
   const admission: UploadAdmission = {
     admit: async (remote, request) => {
       const who = key(remote);
-      if (spread && request && spread.refuse(request.md5, request.part, who)) return hold();
+      // Spreading is for contention only: a duplicate part is refused when serving it would
+      // take the last free place; with places to spare the uplink would idle instead
+      // (measured in netns: the seed idle while every leecher backed off a spreading refusal).
+      if (spread && request && choker.servingPeers() >= choker.places() - 1 && spread.refuse(request.md5, request.part, who)) return hold();
       const release = await choker.admit(who, request);
       if (release && spread && request) spread.admitted(request.md5, request.part, who);
       return release;
