@@ -99,6 +99,20 @@ describe('work conservation (pure Choker)', () => {
   });
 });
 
+describe('parts per peer', () => {
+  test('partsPerPeer bounds the parts one peer is sent at once; unlimited by default', () => {
+    const clock = new FakeClock(0);
+    const limited = new Choker({ uploadSlots: 1, partsPerPeer: 2 }, seededRandom(1));
+    limited.requested('A', clock.t);
+    assert.equal(limited.admit('A', clock.t, new Map([['A', 1]])), true);
+    assert.equal(limited.admit('A', clock.t, new Map([['A', 2]])), false, 'a third part waits');
+    const open = new Choker({ uploadSlots: 1 }, seededRandom(1));
+    open.requested('A', clock.t);
+    assert.equal(open.admit('A', clock.t, new Map([['A', 40]])), true);
+    assert.throws(() => new Choker({ partsPerPeer: -1 }), RangeError);
+  });
+});
+
 describe('interest, completeness and mode', () => {
   test('a peer the tracker lists complete is not interested any more: its slot is free at once; asking again renews it', () => {
     const clock = new FakeClock(0);

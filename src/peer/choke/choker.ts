@@ -68,6 +68,13 @@ export interface ChokerOptions {
   capacity: number;
   /** Window over which capacity use is measured. */
   capacityWindowMs: number;
+  /**
+   * Parts one peer may be sent at once (default unlimited). Each parallel part
+   * splits the uplink further, so a newcomer's first part takes longer: with 5
+   * peers × 4 parts at 2 MiB/s one part takes 2.5 s. A limit wants downloaders
+   * that ask again soon after a refusal (today's back off 1-2 s).
+   */
+  partsPerPeer: number;
   /** Free-rider record thresholds (record.ts). */
   freeRiderMinHeld: number;
   freeRiderMinGiven: number;
@@ -88,6 +95,7 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
   seedingAfterMs: 3000,
   claimMs: 1000,
   capacity: 0,
+  partsPerPeer: Infinity,
   capacityWindowMs: 3000,
   freeRiderMinHeld: DEFAULT_RECORD_OPTIONS.minHeld,
   freeRiderMinGiven: DEFAULT_RECORD_OPTIONS.minGiven,
@@ -161,6 +169,7 @@ export class Choker {
   constructor(options: Partial<ChokerOptions> = {}, random: () => number = Math.random) {
     const o = { ...DEFAULT_CHOKER_OPTIONS, ...options };
     for (const [k, v] of Object.entries(o)) {
+      if (k === 'partsPerPeer' && v === Infinity) continue;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`choker option ${k} must be a number >= 0, got ${v}`);
     }
     if (!Number.isInteger(o.uploadSlots)) throw new RangeError(`uploadSlots must be an integer, got ${o.uploadSlots}`);
@@ -253,10 +262,15 @@ export class Choker {
    * Work-conserving: yes while a place is free, unless better-priority
    * claimants wait for every free place. A refused peer claims the next one.
    */
-  admit(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, unknown>): boolean {
+  admit(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): boolean {
     if (serving.has(remote)) {
-      this.claims.delete(remote);
-      return true;
+      // already holds a place: more parts in parallel, up to partsPerPeer (a Set counts one each)
+      const parts = serving instanceof Map ? (serving.get(remote) ?? 1) : 1;
+      if (parts < this.options.partsPerPeer) {
+        this.claims.delete(remote);
+        return true;
+      }
+      return false;
     }
     this.expireClaims(now);
     const mine = this.priority(remote, now);
