@@ -29,7 +29,7 @@ import { ArgumentError } from '../src/errors.js';
 import { numberArg, rateArg } from '../scripts/lib/args.js';
 import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
 import { RATE_HELP, formatBytes, formatRate } from '../src/peer/bandwidth/rate.js';
-import { NETNS_PREFIX, NetnsLab, cleanupNetns, netnsAvailable, planNetns } from '../scripts/lib/netns.js';
+import { NETNS_PREFIX, NetnsLab, cleanupNetns, netnsAvailable, planNetns, runIdFor } from '../scripts/lib/netns.js';
 import { SCENARIOS, type ScenarioName, type TransferSample, figureLines, transferFigures } from './swarm-figures.js';
 
 // ---------------------------------------------------------------- configuration
@@ -85,7 +85,7 @@ export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, v
                      veth pairs, 10.213.0.0/16 inside the namespaces only; removed at the end
   --limit-mode M     tc: a tbf on each peer's NIC, the peer itself unlimited (netns only);
                      client: the peer's own --up-rate (default client)
-  --cleanup          remove namespaces left by an interrupted run (named btbench-*) and exit
+  --cleanup          remove namespaces left by interrupted runs (named btbench-<pid>-*, that pid gone) and exit
 
 Rates and sizes: ${RATE_HELP}. So 2MB = 2 000 000 bytes, 64MiB = 67 108 864 bytes.
 The defaults move at most 5 MB/s in total between 9 processes. They were 16
@@ -402,7 +402,7 @@ function netnsNetwork(config: SwarmConfig): Network {
     { role: 'seed', egress: tc ? config.seedUp : 0 },
     ...Array.from({ length: total }, (_, i) => ({ role: `p${i + 1}`, egress: tc && i < config.leechers ? config.leecherUp : 0 })),
   ];
-  const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`;
+  const runId = runIdFor(process.pid, Date.now().toString(36).slice(-4));
   const lab = new NetnsLab(planNetns(runId, hosts));
   try {
     lab.create();

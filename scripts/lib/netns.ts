@@ -50,7 +50,7 @@ export const HOST_NIC = 'eth0';
  * bridge ports are `v<index>`).
  */
 export function planNetns(runId: string, hosts: readonly { role: string; egress: number }[]): NetnsPlan {
-  if (!/^[a-z0-9]{1,12}$/.test(runId)) throw new RangeError(`run id must be 1-12 lowercase letters or digits, got ${JSON.stringify(runId)}`);
+  if (!/^[a-z0-9]{1,8}-[a-z0-9]{1,8}$/.test(runId)) throw new RangeError(`run id must be <pid in base 36>-<tag>, got ${JSON.stringify(runId)}`);
   if (hosts.length === 0 || hosts.length > 250) throw new RangeError(`1..250 hosts, got ${hosts.length}`);
   const roles = new Set<string>();
   const planned = hosts.map((h, i): NetnsHost => {
@@ -79,6 +79,24 @@ export function tbfArgs(dev: string, rate: number): string[] {
 export function parseQdiscSent(text: string): number | null {
   const m = /Sent (\d+) bytes/.exec(text);
   return m ? Number(m[1]) : null;
+}
+
+/** The run id of a bench process: its PID (base 36, so `--cleanup` can tell a live run) and a tag. */
+export function runIdFor(pid: number, tag: string): string {
+  return `${pid.toString(36)}-${tag}`;
+}
+
+/**
+ * The namespaces of `names` that are ours (prefix) and left over: the bench
+ * process named in them (its PID) is gone. A live run's namespaces are kept.
+ */
+export function leftovers(names: readonly string[], alive: (pid: number) => boolean, prefix: string = NETNS_PREFIX): string[] {
+  return names.filter((n) => {
+    if (!n.startsWith(prefix)) return false;
+    const m = /^([a-z0-9]{1,8})-/.exec(n.slice(prefix.length));
+    const pid = m ? parseInt(m[1]!, 36) : NaN;
+    return !(Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid));
+  });
 }
 
 /** Namespace names in `ip netns list` output (each line `name` or `name (id: N)`). */
@@ -136,7 +154,7 @@ export function removeNamespaces(names: readonly string[]): string[] {
   return removed;
 }
 
-/** Removes every namespace whose name starts with `prefix` (leftovers of an interrupted run). */
+/** Removes every namespace whose name starts with `prefix` and whose bench process is gone (an interrupted run). */
 export function cleanupNetns(prefix: string = NETNS_PREFIX): string[] {
   if (!prefix.startsWith(NETNS_PREFIX)) throw new RangeError(`only namespaces named ${NETNS_PREFIX}* are ours`);
   let names: string[];
@@ -145,7 +163,15 @@ export function cleanupNetns(prefix: string = NETNS_PREFIX): string[] {
   } catch {
     return [];
   }
-  return removeNamespaces(names.filter((n) => n.startsWith(prefix)));
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  return removeNamespaces(leftovers(names, alive, prefix));
 }
 
 /**

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { ArgumentError } from '../../src/errors.js';
 import { DEFAULT_CLI, type PeerResult, fluidModel, formatTable, modelFor, parseSwarmArgs, report, summarize } from '../../bench/swarm.js';
 import { busyFraction, transferFigures } from '../../bench/swarm-figures.js';
-import { NETNS_PREFIX, parseNetnsList, parseQdiscSent, planNetns, tbfArgs } from '../../scripts/lib/netns.js';
+import { NETNS_PREFIX, leftovers, parseNetnsList, parseQdiscSent, planNetns, runIdFor, tbfArgs } from '../../scripts/lib/netns.js';
 
 const MiB = 1024 * 1024;
 
@@ -130,25 +130,26 @@ describe('summary and table', () => {
 
 describe('network namespace plan (pure)', () => {
   test('one namespace per host plus the bridge one, all named by the prefix; private addresses in order; veth ports', () => {
-    const plan = planNetns('ab12', [{ role: 'tracker', egress: 0 }, { role: 'seed', egress: 2 * MiB }, { role: 'p1', egress: MiB }]);
-    assert.equal(plan.bridgeNs, `${NETNS_PREFIX}ab12-br`);
+    const plan = planNetns('ab12-x', [{ role: 'tracker', egress: 0 }, { role: 'seed', egress: 2 * MiB }, { role: 'p1', egress: MiB }]);
+    assert.equal(plan.bridgeNs, `${NETNS_PREFIX}ab12-x-br`);
     assert.deepEqual(plan.hosts.map((h) => [h.ns, h.ip4, h.port, h.egress]), [
-      ['btbench-ab12-tracker', '10.213.0.1', 'v1', 0],
-      ['btbench-ab12-seed', '10.213.0.2', 'v2', 2 * MiB],
-      ['btbench-ab12-p1', '10.213.0.3', 'v3', MiB],
+      ['btbench-ab12-x-tracker', '10.213.0.1', 'v1', 0],
+      ['btbench-ab12-x-seed', '10.213.0.2', 'v2', 2 * MiB],
+      ['btbench-ab12-x-p1', '10.213.0.3', 'v3', MiB],
     ]);
     for (const h of plan.hosts) assert.ok(h.ns.startsWith(NETNS_PREFIX) && h.port.length <= 15);
-    const many = planNetns('x', Array.from({ length: 250 }, (_, i) => ({ role: `p${i}`, egress: 0 })));
+    const many = planNetns('1-x', Array.from({ length: 250 }, (_, i) => ({ role: `p${i}`, egress: 0 })));
     assert.equal(many.hosts[249]!.ip4, '10.213.0.250');
     assert.equal(new Set(many.hosts.map((h) => h.ip4)).size, 250);
   });
 
   for (const [what, run] of [
     ['a bad run id', () => planNetns('A/B', [{ role: 'seed', egress: 0 }])],
-    ['no hosts', () => planNetns('x', [])],
-    ['a role twice', () => planNetns('x', [{ role: 'p1', egress: 0 }, { role: 'p1', egress: 0 }])],
-    ['the bridge name as a role', () => planNetns('x', [{ role: 'br', egress: 0 }])],
-    ['a negative rate', () => planNetns('x', [{ role: 'p1', egress: -1 }])],
+    ['a run id without its pid', () => planNetns('x', [{ role: 'seed', egress: 0 }])],
+    ['no hosts', () => planNetns('1-x', [])],
+    ['a role twice', () => planNetns('1-x', [{ role: 'p1', egress: 0 }, { role: 'p1', egress: 0 }])],
+    ['the bridge name as a role', () => planNetns('1-x', [{ role: 'br', egress: 0 }])],
+    ['a negative rate', () => planNetns('1-x', [{ role: 'p1', egress: -1 }])],
   ] as const) {
     test(`refuses ${what}`, () => assert.throws(run, RangeError));
   }
@@ -157,6 +158,14 @@ describe('network namespace plan (pure)', () => {
     assert.deepEqual(tbfArgs('eth0', 2 * MiB), ['qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', `${2 * MiB * 8}bit`, 'burst', String(Math.ceil((2 * MiB) / 100)), 'latency', '100ms']);
     assert.equal(tbfArgs('eth0', 100_000)[9], String(16 * 1024));
     assert.throws(() => tbfArgs('eth0', 0), RangeError);
+  });
+
+  test('--cleanup removes only our namespaces whose bench process is gone', () => {
+    const live = runIdFor(4242, 'ab');
+    const dead = runIdFor(777, 'cd');
+    assert.equal(live, `${(4242).toString(36)}-ab`);
+    const names = [`btbench-${live}-br`, `btbench-${live}-seed`, `btbench-${dead}-br`, `btbench-${dead}-p1`, 'btbench-junk', 'someone-else'];
+    assert.deepEqual(leftovers(names, (pid) => pid === 4242), [`btbench-${dead}-br`, `btbench-${dead}-p1`, 'btbench-junk']);
   });
 
   test('tc and ip output parsing', () => {
