@@ -610,7 +610,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (config.cleanup) {
     const removed = cleanupNetns(NETNS_PREFIX);
-    process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : `no ${NETNS_PREFIX}* namespaces left\n`);
+    process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : `no leftover ${NETNS_PREFIX}* namespaces (those of a running bench are kept)\n`);
     return;
   }
   const { summary, text } = await runSwarm(config);
