@@ -20,7 +20,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,7 +28,8 @@ import { ArgumentError } from '../src/errors.js';
 import { numberArg, rateArg } from '../scripts/lib/args.js';
 import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
 import { RATE_HELP, formatBytes, formatRate } from '../src/peer/bandwidth/rate.js';
-import { NETNS_PREFIX, NetnsLab, cleanupNetns, netnsAvailable, planNetns, runIdFor } from '../scripts/lib/netns.js';
+import { NETNS_PREFIX, cleanupNetns, netnsAvailable } from '../scripts/lib/netns.js';
+import { type Network, loopbackNetwork, netnsNetwork } from './swarm-network.js';
 import { SCENARIOS, type ScenarioName, type TransferSample, figureLines, transferFigures } from './swarm-figures.js';
 
 // ---------------------------------------------------------------- configuration
@@ -339,24 +339,6 @@ export function report(config: SwarmConfig, model: FluidModel, results: readonly
 // ---------------------------------------------------------------- the run (processes)
 
 
-/** A port free on both 127.0.0.1 and ::1 right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer().listen(0, '::1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-      s.on('error', reject);
-    });
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return port;
-  }
-}
-
 async function md5Of(path: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -366,62 +348,6 @@ async function md5Of(path: string): Promise<string> {
 const say = (config: SwarmConfig, text: string): void => {
   if (!config.json) process.stderr.write(`${text}\n`);
 };
-
-/** Where the processes run: loopback addresses, or namespaces of the bench's own. */
-interface Network {
-  readonly trackerHost: string;
-  trackerPort(): Promise<number>;
-  ip4(role: string): string;
-  port(role: string): Promise<number>;
-  /** Command prefix that runs a process as `role`. */
-  wrap(role: string): string[];
-  /** Bytes the seed's NIC sent (tc counters), null when not measured that way. */
-  seedSent(): number | null;
-  close(): void;
-}
-
-function loopbackNetwork(): Network {
-  const ips = new Map<string, string>([['tracker', '127.0.0.1'], ['seed', '127.0.0.2']]);
-  return {
-    trackerHost: '127.0.0.1',
-    trackerPort: () => Promise.resolve(0),
-    ip4: (role) => ips.get(role) ?? `127.0.0.${2 + Number(role.slice(1))}`,
-    port: () => freePort(),
-    wrap: () => [],
-    seedSent: () => null,
-    close: () => undefined,
-  };
-}
-
-/** Roles: `tracker`, `seed`, `p1`..`pN` (leechers, then free riders). */
-function netnsNetwork(config: SwarmConfig): Network {
-  const tc = config.limitMode === 'tc';
-  const total = config.leechers + config.freeRiders;
-  const hosts = [
-    { role: 'tracker', egress: 0 },
-    { role: 'seed', egress: tc ? config.seedUp : 0 },
-    ...Array.from({ length: total }, (_, i) => ({ role: `p${i + 1}`, egress: tc && i < config.leechers ? config.leecherUp : 0 })),
-  ];
-  const runId = runIdFor(process.pid, Date.now().toString(36).slice(-4));
-  const lab = new NetnsLab(planNetns(runId, hosts));
-  try {
-    lab.create();
-  } catch (err) {
-    lab.remove();
-    throw err;
-  }
-  return {
-    trackerHost: lab.host('tracker').ip4,
-    trackerPort: () => Promise.resolve(6881),
-    ip4: (role) => lab.host(role).ip4,
-    // Distinct ports although each host has its own addresses: every peer announces ::1 as its
-    // IPv6, and a holder on our port with our IPv6 would read as ourselves.
-    port: (role) => Promise.resolve(role === 'seed' ? 7000 : 7000 + Number(role.slice(1))),
-    wrap: (role) => lab.exec(role),
-    seedSent: () => (tc ? lab.sentBytes('seed') : null),
-    close: () => void lab.remove(),
-  };
-}
 
 export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSummary; text: string }> {
   const model = modelFor(config);
