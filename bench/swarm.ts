@@ -19,8 +19,7 @@
  * (test/bandwidth/swarm-bench.test.ts); `main` runs only when this is the script.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +28,9 @@ import { ArgumentError } from '../src/errors.js';
 import { numberArg, rateArg } from '../scripts/lib/args.js';
 import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
 import { RATE_HELP, formatBytes, formatRate } from '../src/units.js';
+import { NETNS_PREFIX, cleanupNetns, netnsAvailable } from '../scripts/lib/netns.js';
+import { type Network, loopbackNetwork, netnsNetwork } from './swarm-network.js';
+import { SCENARIOS, type ScenarioName, type TransferSample, figureLines, transferFigures } from './swarm-figures.js';
 
 // ---------------------------------------------------------------- configuration
 
@@ -53,6 +55,14 @@ export interface SwarmConfig {
   peerFlags: string[];
   /** Extra flags for the seed. */
   seedFlags: string[];
+  /** Each process in a network namespace of its own (root), instead of 127.0.0.x. */
+  netns: boolean;
+  /** Rates enforced by a tbf qdisc on each peer's NIC (`tc`, netns only) or by the peer itself (`client`, --up-rate). */
+  limitMode: 'tc' | 'client';
+  /** The scenario whose sizes and rates were used (flags given override it). */
+  scenario: ScenarioName | null;
+  /** Only remove leftover namespaces of earlier runs, then exit. */
+  cleanup: boolean;
 }
 
 export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, vs the fluid-model bound D_min
@@ -65,10 +75,17 @@ export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, v
   --down-rate R      each leecher's download rate (default 0 = unlimited)
   --timeout SEC      give up after SEC seconds (default max(120, 6 x D_min))
   --json             print one JSON object instead of the table
-  --keep             keep the temporary directory
+  --keep             keep the temporary directory, with every process's output (<name>.out, <name>.log)
   --cli PATH         the bugtorrent launcher to run (default bin/bugtorrent.js)
   --peer-flag F      extra flags for every leecher, e.g. --peer-flag "--upload-slots 6" (repeatable)
   --seed-flag F      extra flags for the seed (repeatable)
+  --scenario S       S1 (32MiB, seed 2MiB/s, 8 leechers 1MiB/s), S2 (64MiB, seed 4MiB/s, 16 leechers)
+                     or S3 (S1 + 2 free riders); other flags given override it
+  --netns            each process in a network namespace of its own (root): a bridge namespace,
+                     veth pairs, 10.213.0.0/16 inside the namespaces only; removed at the end
+  --limit-mode M     tc: a tbf on each peer's NIC, the peer itself unlimited (netns only);
+                     client: the peer's own --up-rate (default client)
+  --cleanup          remove namespaces left by interrupted runs (named btbench-<pid>-*, that pid gone) and exit
 
 Rates and sizes: ${RATE_HELP}. So 2MB = 2 000 000 bytes, 64MiB = 67 108 864 bytes.
 The defaults move at most 5 MB/s in total between 9 processes. They were 16
@@ -88,11 +105,15 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
       strict: true,
       allowPositionals: false,
       options: {
-        leechers: { type: 'string', default: '8' },
-        'free-riders': { type: 'string', default: '0' },
-        size: { type: 'string', default: '32MiB' },
-        'seed-up': { type: 'string', default: '1MB' },
-        'leecher-up': { type: 'string', default: '500KB' },
+        leechers: { type: 'string' },
+        'free-riders': { type: 'string' },
+        size: { type: 'string' },
+        'seed-up': { type: 'string' },
+        'leecher-up': { type: 'string' },
+        scenario: { type: 'string' },
+        netns: { type: 'boolean', default: false },
+        'limit-mode': { type: 'string', default: 'client' },
+        cleanup: { type: 'boolean', default: false },
         'down-rate': { type: 'string', default: '0' },
         timeout: { type: 'string', default: '0' },
         json: { type: 'boolean', default: false },
@@ -108,6 +129,20 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
   }
   const v = parsed.values;
   if (v.help) return null;
+  let scenario: ScenarioName | null = null;
+  if (v.scenario !== undefined) {
+    if (!(v.scenario in SCENARIOS)) throw new ArgumentError(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')}, got ${JSON.stringify(v.scenario)}`);
+    scenario = v.scenario as ScenarioName;
+  }
+  const sc = scenario ? SCENARIOS[scenario] : null;
+  v.leechers ??= String(sc?.leechers ?? 8);
+  v['free-riders'] ??= String(sc?.freeRiders ?? 0);
+  v.size ??= sc ? String(sc.size) : '32MiB';
+  v['seed-up'] ??= sc ? String(sc.seedUp) : '1MB';
+  v['leecher-up'] ??= sc ? String(sc.leecherUp) : '500KB';
+  const limitMode = v['limit-mode'];
+  if (limitMode !== 'tc' && limitMode !== 'client') throw new ArgumentError(`--limit-mode must be tc or client, got ${JSON.stringify(limitMode)}`);
+  if (limitMode === 'tc' && !v.netns) throw new ArgumentError('--limit-mode tc needs --netns (a tbf on each peer\'s own NIC)');
   // 17 + 253 addresses 127.0.0.2..127.0.0.254: one seed, the rest leechers
   const leechers = numberArg('--leechers', v.leechers!, 1, 200, true);
   const freeRiders = numberArg('--free-riders', v['free-riders']!, 0, 200, true);
@@ -129,6 +164,10 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
     cli: v.cli!,
     peerFlags: (v['peer-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
     seedFlags: (v['seed-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
+    netns: v.netns!,
+    limitMode,
+    scenario,
+    cleanup: v.cleanup!,
   };
 }
 
@@ -300,24 +339,6 @@ export function report(config: SwarmConfig, model: FluidModel, results: readonly
 // ---------------------------------------------------------------- the run (processes)
 
 
-/** A port free on both 127.0.0.1 and ::1 right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer().listen(0, '::1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-      s.on('error', reject);
-    });
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return port;
-  }
-}
-
 async function md5Of(path: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -330,71 +351,106 @@ const say = (config: SwarmConfig, text: string): void => {
 
 export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSummary; text: string }> {
   const model = modelFor(config);
+  const ownModel = modelFor({ ...config, freeRiders: 0 });
   const timeoutS = config.timeout || Math.max(120, Math.ceil(6 * model.dMin));
   const root = mkdtempSync(join(tmpdir(), 'bugtorrent-swarm-'));
   const procs: Proc[] = [];
+  let net: Network | null = null;
+  /** Starts a process; with --keep its stdout and stderr also go to files in the run's folder. */
+  const start = (name: string, args: string[], wrap: string[]): Proc => {
+    const p = launch(name, args, config.cli, wrap);
+    procs.push(p);
+    if (config.keep) {
+      p.child.stdout!.pipe(createWriteStream(join(root, `${name}.out`)));
+      p.child.stderr!.pipe(createWriteStream(join(root, `${name}.log`)));
+    }
+    return p;
+  };
   const stopAll = async (): Promise<void> => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
+    net?.close();
+    net = null;
     if (!config.keep) rmSync(root, { recursive: true, force: true });
   };
   const onSignal = (): void => void stopAll().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
+    net = config.netns ? netnsNetwork(config) : loopbackNetwork();
+    const n = net;
+    const tc = config.limitMode === 'tc';
     say(config, `writing a ${formatBytes(config.size)} random file in ${root}`);
     const seedDir = join(root, 'seed');
     mkdirSync(seedDir);
     const file = join(seedDir, 'payload.bin');
     const contentMd5 = writeRandomFile(file, config.size);
 
-    const tracker = launch('tracker', ['tracker', '--host', '127.0.0.1', '--port', '0', '--db', ':memory:', '--no-http'], config.cli);
-    procs.push(tracker);
+    const tracker = start('tracker', ['tracker', '--host', n.trackerHost, '--port', String(await n.trackerPort()), '--db', ':memory:', '--no-http'], n.wrap('tracker'));
     const listening = await waitFor(tracker, 'log:listening', 20_000);
-    const trackerAddr = `127.0.0.1:${Number(listening['port'])}`;
-    say(config, `tracker on ${trackerAddr}`);
+    const trackerAddr = `${n.trackerHost}:${Number(listening['port'])}`;
+    say(config, `tracker on ${trackerAddr}${config.netns ? ` (network namespaces ${NETNS_PREFIX}*, limits by ${config.limitMode})` : ''}`);
 
-    const peerArgs = async (ip4: string, dir: string): Promise<string[]> => [
-      'peer', '--tracker', trackerAddr, '--ip4', ip4, '--ip6', '::1', '--port', String(await freePort()), '--dir', dir, '--json',
+    const peerArgs = async (role: string, dir: string): Promise<string[]> => [
+      'peer', '--tracker', trackerAddr, '--ip4', n.ip4(role), '--ip6', '::1', '--port', String(await n.port(role)), '--dir', dir, '--json', '--peers-interval', '0.5',
     ];
-    const seed = launch('seed', [...(await peerArgs('127.0.0.2', seedDir)), '--share', file, '--up-rate', String(config.seedUp), ...config.seedFlags], config.cli);
-    procs.push(seed);
+    const seedRate = tc ? [] : ['--up-rate', String(config.seedUp)];
+    const seed = start('seed', [...(await peerArgs('seed', seedDir)), '--share', file, ...seedRate, ...config.seedFlags], n.wrap('seed'));
+    let seedUploaded: number | null = null;
+    seed.on('peers', (e) => (seedUploaded = typeof e['uploaded'] === 'number' ? e['uploaded'] : seedUploaded));
     const shared = await waitFor(seed, 'shared', 60_000);
     const md5 = String(shared['md5']);
-    say(config, `seed 127.0.0.2 shares ${md5} (${String(shared['parts'])} parts)`);
+    say(config, `seed ${n.ip4('seed')} shares ${md5} (${String(shared['parts'])} parts)`);
 
     const total = config.leechers + config.freeRiders;
     const results: PeerResult[] = [];
+    const samples = new Map<PeerResult, TransferSample>();
     const launches: { proc: Proc; result: PeerResult }[] = [];
     for (let i = 0; i < total; i++) {
       const role: Role = i < config.leechers ? 'leecher' : 'free-rider';
-      const ip4 = `127.0.0.${3 + i}`;
+      const host = `p${i + 1}`;
       const dir = join(root, `peer-${i + 1}`);
       mkdirSync(dir);
       // No --exit-when-done: D_min assumes every leecher keeps serving until the last one is done;
       // the bench stops everybody at the end.
-      const args = [...(await peerArgs(ip4, dir)), '--get', md5, ...config.peerFlags];
+      const args = [...(await peerArgs(host, dir)), '--get', md5, ...config.peerFlags];
       if (role === 'free-rider') args.push('--no-upload');
-      else args.push('--up-rate', String(config.leecherUp));
+      else if (!tc) args.push('--up-rate', String(config.leecherUp));
       if (config.downRate > 0) args.push('--down-rate', String(config.downRate));
-      const result: PeerResult = { name: role === 'leecher' ? `L${i + 1}` : `F${i + 1 - config.leechers}`, ip4, role, finish: null, selfReported: null, ready: null, verified: null };
+      const result: PeerResult = { name: role === 'leecher' ? `L${i + 1}` : `F${i + 1 - config.leechers}`, ip4: n.ip4(host), role, finish: null, selfReported: null, ready: null, verified: null };
       results.push(result);
-      launches.push({ proc: launch(result.name, args, config.cli), result });
+      samples.set(result, { role, finish: null, firstPart: null, firstPartAfterReady: null, received: null, needed: config.size });
+      launches.push({ proc: start(result.name, args, n.wrap(host)), result });
     }
-    const start = performance.now();
-    const elapsed = (): number => (performance.now() - start) / 1000;
+    const t0 = performance.now();
+    const elapsed = (): number => (performance.now() - t0) / 1000;
     // The load during the run (the end value alone hides a busy middle).
     const loads: number[] = [loadavg()[0]!];
     const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
     sampler.unref();
-    procs.push(...launches.map((l) => l.proc));
     say(config, `${total} leechers started; D_min = ${model.dMin.toFixed(1)} s; giving up after ${timeoutS} s`);
 
     const paths = new Map<PeerResult, string>();
+    // The seed's counters when the last leecher finished (for its busy fraction).
+    const seedAtLast = { tc: null as number | null, app: null as number | null };
+    let finished = 0;
     const done = launches.map(({ proc, result }) => new Promise<void>((resolve) => {
+      const sample = samples.get(result)!;
       proc.on('ready', () => (result.ready = elapsed()));
+      proc.on('part', () => {
+        if (sample.firstPart !== null) return;
+        sample.firstPart = elapsed();
+        sample.firstPartAfterReady = result.ready === null ? null : sample.firstPart - result.ready;
+      });
+      proc.on('peers', (e) => (sample.received = typeof e['downloaded'] === 'number' ? e['downloaded'] : sample.received));
       proc.on('complete', (e) => {
         if (e['md5'] !== md5 || result.finish !== null) return;
         result.finish = elapsed();
+        sample.finish = result.finish;
+        if (++finished === total) {
+          seedAtLast.tc = n.seedSent();
+          seedAtLast.app = seedUploaded;
+        }
         result.selfReported = typeof e['seconds'] === 'number' ? e['seconds'] : null;
         paths.set(result, String(e['path']));
         say(config, `${result.name} ${result.ip4} complete at ${result.finish.toFixed(1)} s`);
@@ -414,6 +470,8 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     clearTimeout(timer);
     clearInterval(sampler);
     loads.push(loadavg()[0]!);
+    // one more `peers` event (every 0.5 s) for each leecher's final byte count
+    await new Promise((r) => setTimeout(r, 700));
 
     for (const r of results) {
       const path = paths.get(r);
@@ -423,11 +481,34 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     const r2 = (x: number): number => Math.round(x * 100) / 100;
     const loadMean = loads.reduce((a, b) => a + b, 0) / loads.length;
     const loadMax = Math.max(...loads);
-    const summary = { ...summarize(results, model.dMin, config.freeRiders > 0), load_avg: r2(load.avg), load_avg_mean: r2(loadMean), load_avg_max: r2(loadMax), cores: load.cores };
-    const text = `${report(config, model, results, load)}\nload average (1 min) during the run: mean ${loadMean.toFixed(1)}, max ${loadMax.toFixed(1)} on ${load.cores} cores`;
+    const figures = transferFigures([...samples.values()], { tcSent: seedAtLast.tc, appSent: seedAtLast.app, rate: config.seedUp }, ownModel.dMin);
+    const summary = {
+      ...summarize(results, model.dMin, config.freeRiders > 0),
+      ...figures,
+      contributors_d_min_s: Math.round(ownModel.dMin * 1000) / 1000,
+      mode: config.netns ? `netns/${config.limitMode}` : 'loopback',
+      scenario: config.scenario,
+      load_avg: r2(load.avg), load_avg_mean: r2(loadMean), load_avg_max: r2(loadMax), cores: load.cores,
+    };
+    const table = formatTable(
+      ['peer', 'first part s', 'received / needed'],
+      results.map((r) => {
+        const s = samples.get(r)!;
+        return [r.name, s.firstPart === null ? null : Math.round(s.firstPart * 100) / 100, s.received === null ? '-' : (s.received / s.needed).toFixed(3)];
+      }),
+    );
+    const text = [
+      report(config, model, results, load),
+      `mode: ${summary.mode}${config.scenario ? `, scenario ${config.scenario}` : ''}`,
+      ...figureLines(figures),
+      '',
+      table,
+      `load average (1 min) during the run: mean ${loadMean.toFixed(1)}, max ${loadMax.toFixed(1)} on ${load.cores} cores`,
+    ].join('\n');
     return { summary, text };
   } finally {
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await stopAll();
   }
 }
@@ -443,6 +524,19 @@ async function main(argv: string[]): Promise<void> {
   }
   if (config === null) {
     process.stdout.write(`${SWARM_HELP}\n`);
+    return;
+  }
+  if (config.cleanup || config.netns) {
+    const can = netnsAvailable();
+    if (!can.ok) {
+      process.stderr.write(`bench:swarm: --netns/--cleanup: ${can.reason}\n`);
+      process.exitCode = 2;
+      return;
+    }
+  }
+  if (config.cleanup) {
+    const removed = cleanupNetns(NETNS_PREFIX);
+    process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : `no leftover ${NETNS_PREFIX}* namespaces (those of a running bench are kept)\n`);
     return;
   }
   const { summary, text } = await runSwarm(config);

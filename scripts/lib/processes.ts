@@ -48,8 +48,13 @@ export function tail(p: Proc, n = 5): string {
   return p.stderrTail.slice(-n).map(readable).join('\n');
 }
 
-export function launch(name: string, args: string[], cli: string = CLI): Proc {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node cli ...args`. `wrap` is a command prefix that execs it, e.g.
+ * `['ip', 'netns', 'exec', ns]` (which execs in place, so the PID is node's).
+ */
+export function launch(name: string, args: string[], cli: string = CLI, wrap: readonly string[] = []): Proc {
+  const argv = [...wrap, process.execPath, cli, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${cli}`);
   const listeners: { event: string; fn: (e: JsonLine) => void }[] = [];
   let exitedYet = false;

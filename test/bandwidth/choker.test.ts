@@ -165,10 +165,14 @@ describe('Choker rounds (fake clock, seeded random)', () => {
     assert.ok(share > 0.45 && share < 0.55, `newcomer share ${share}`);
   });
 
-  test('while downloading, a free rider (given to, never gave back) gets neither a vacancy nor the optimistic slot while others want it', () => {
+  test('a free rider (holds parts, never served them) gets neither a regular slot nor the optimistic one while others want it', () => {
     const clock = new FakeClock(0);
     const choker = new Choker({ uploadSlots: 1 }, seededRandom(7));
-    choker.uploaded('F', 100 * KB, clock.t); // we served F before; it never sent a byte
+    // we sent F five parts; the tracker lists F with 8 parts; nothing ever came back, nothing spread from it
+    for (let part = 0; part < 5; part++) choker.gave('F', 'm', part, clock.t);
+    clock.t += 11_000;
+    choker.holders('m', 64, [{ remote: 'F', bitmap: Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 0]) }], clock.t);
+    assert.equal(choker.isFreeRider('F', clock.t), true);
     traffic(choker, clock, 5, { asking: ['R', 'T', 'F'], down: { R: 10 * KB, T: 1 * KB } });
     for (let i = 0; i < 10; i++) {
       const r = choker.roundAt(clock.t, 'downloading');
@@ -177,10 +181,11 @@ describe('Choker rounds (fake clock, seeded random)', () => {
       clock.t += 10_000;
       traffic(choker, clock, 1, { asking: ['R', 'T', 'F'], down: { R: 10 * KB, T: 1 * KB } });
     }
+    choker.forget('R');
+    assert.equal(choker.claimVacancy('F', clock.t), false, 'no regular slot for a free rider');
+    // nobody else wants the optimistic slot: then the free rider gets it
     choker.forget('T');
-    assert.equal(choker.claimVacancy('F', clock.t), false, 'no vacancy for a free rider while downloading');
-    // seeding: everybody takes turns
-    assert.equal(choker.roundAt(clock.t, 'seeding').regular.length, 1);
+    assert.equal(choker.roundAt(clock.t, 'seeding').optimistic, 'F');
   });
 
   test('seeding: the peers we uploaded least to are unchoked (auto-detected: nothing comes in)', () => {
@@ -300,18 +305,20 @@ describe('Choker rounds (fake clock, seeded random)', () => {
 
 describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () => {
   function service(clock: FakeClock, extra: ConstructorParameters<typeof ChokerService>[0] = {}): ChokerService {
-    return new ChokerService({ now: clock.now, random: seededRandom(9), timers: clock, ...extra });
+    // admissionWaitMs 2000: these tests prove the held-request mode (the default refuses at once, see below)
+    return new ChokerService({ now: clock.now, random: seededRandom(9), timers: clock, admissionWaitMs: 2000, ...extra });
   }
 
-  test('an unchoked peer is admitted at once; a choked one waits 2 s, then gets null', async () => {
+  test('held mode: every place taken, a request waits 2 s, then gets null; a slot holder not being served blocks nobody', async () => {
     const clock = new FakeClock(0);
     const svc = service(clock, { uploadSlots: 2 });
     svc.start();
-    // the first three askers fill two regular slots and the optimistic one
+    // three places (two regular slots and the optimistic one), all being served
+    const releases = [];
     for (const r of ['A', 'B', 'C']) {
       const release = await svc.admit(r);
       assert.equal(typeof release, 'function', r);
-      release!();
+      releases.push(release!);
     }
     let outcome: unknown = 'pending';
     void svc.admit('D').then((r) => (outcome = r));
@@ -320,8 +327,11 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
     await clock.advance(1);
     assert.equal(outcome, null);
     assert.equal(svc.status().peers.find((p) => p.remote === 'D')!.interested, true);
-    // still unchoked later: admitted at once
-    assert.equal(typeof (await svc.admit('A')), 'function');
+    assert.equal(svc.refused, 1);
+    for (const r of releases) r();
+    // A, B, C hold the slots but nobody is being served: D is served at once (work-conserving)
+    assert.equal(typeof (await svc.admit('D')), 'function');
+    assert.equal(typeof (await svc.admit('A')), 'function', 'a slot holder is admitted too');
     svc.stop();
   });
 
@@ -398,19 +408,17 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
     svc.stop();
   });
 
-  test('a holder that goes idle while a request waits lets it in at the end of the wait', async () => {
+  test('a slot holder that stopped asking leaves its place to an asker at once, not after an idle time', async () => {
     const clock = new FakeClock(0);
-    const svc = service(clock, { uploadSlots: 1 });
+    const svc = service(clock, { uploadSlots: 1, slotIdleMs: 60_000 });
     svc.start();
     (await svc.admit('A'))!();
     (await svc.admit('B'))!();
-    await clock.advance(4000);
-    let outcome: unknown = 'pending';
-    void svc.admit('C').then((r) => (outcome = r));
     await clock.advance(1000);
-    assert.equal(outcome, 'pending', 'A and B were active 5 s ago: not idle yet');
-    await clock.advance(1000);
-    assert.equal(typeof outcome, 'function', 'at 6 s A is idle and C takes its slot');
+    assert.deepEqual(sorted(svc.choker.unchoked()), ['A', 'B']);
+    const c = await svc.admit('C');
+    assert.equal(typeof c, 'function', 'A and B hold the slots but are not being served');
+    c!();
     svc.stop();
   });
 

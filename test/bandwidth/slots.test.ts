@@ -34,7 +34,7 @@ interface PeersEvent {
   upLimit: number;
   unchoked: string[];
   servingPeers: number;
-  peers: { remote: string; uploaded: number; choked: boolean; serving: number }[];
+  peers: { remote: string; uploaded: number; choked: boolean; serving: number; waiting: number }[];
 }
 
 describe('upload slots and rate over real sockets', { concurrency: 2 }, () => {
@@ -116,6 +116,33 @@ describe('upload slots and rate over real sockets', { concurrency: 2 }, () => {
       const faults = logs.filter((l) => l['msg'] === 'part fetch failed; retrying elsewhere' && l['owner'] === seedKey);
       assert.deepEqual(faults.map((l) => l['err']), [], 'no fetch from the seed counted as a fault');
       for (const l of leechers) assert.equal((await l.proc.exited).code, 0);
+    } finally {
+      await tracker.close();
+    }
+  });
+
+  test('work-conserving: whenever a request waits at the seed, every place is being served', { timeout: 60_000 }, async () => {
+    const tracker = await testTracker();
+    try {
+      const seedDir = sandbox.tempDir();
+      const file = join(seedDir, 'full.bin');
+      writeRandomFile(file, 1024 * 1024);
+      const expected = await md5OfFile(file);
+      // one slot + the optimistic one = two places; four leechers that only the seed can serve
+      const seed = await spawnPeer(sandbox, tracker, 61, seedDir, ['--share', file, '--part-size', '65536', '--up-rate', '400KB', '--upload-slots', '1', '--peers-interval', '0.1']);
+      await seed.proc.waitForEvent('shared');
+      const leechers = await Promise.all(
+        [62, 63, 64, 65].map((n) => spawnPeer(sandbox, tracker, n, sandbox.tempDir(), ['--get', expected, '--no-upload', '--exit-when-done'])),
+      );
+      const completes = await Promise.all(leechers.map((l) => l.proc.waitForEvent('complete', () => true, 50_000)));
+      for (const c of completes) assert.equal(await md5OfFile(c['path'] as string), expected);
+      const snaps = seed.proc.stdoutLines.filter((e) => e['event'] === 'peers') as unknown as PeersEvent[];
+      const contended = snaps.filter((s) => s.peers.some((p) => p.waiting > 0));
+      assert.ok(contended.length > 0, 'requests had to wait (more askers than places)');
+      for (const s of contended) {
+        // places = upload slots + 1
+        assert.equal(s.servingPeers, 2, `t=${s.t}: a request waited while ${s.servingPeers} of 2 places were served`);
+      }
     } finally {
       await tracker.close();
     }

@@ -40,7 +40,24 @@ export interface BandwidthSettings {
   origin?: (md5: string) => number | null;
   /** How long a request turned away by seed spreading is held before the close (> fetch's CHOKED_CLOSE_MIN_MS). Default 1200. */
   spreadHoldMs?: number;
+  /**
+   * Whether we still download anything: false switches the choker to seeding
+   * at once. Absent: seeding once nothing came in for 3 s (choker `seedingAfterMs`).
+   */
+  downloading?: () => boolean;
+  /** Part count of a file (for "this holder is complete"); absent or null: only files we are the source of. */
+  parts?: (md5: string) => number | null;
 }
+
+/**
+ * How long a refused request is held before the close, unless
+ * `choker.admissionWaitMs` says otherwise. The choker refuses at once (0), but
+ * today's downloader (fetch.ts) reads only a close after CHOKED_CLOSE_MIN_MS
+ * (1 s) as "choked" and counts a quick one as a fault: until it learns the
+ * quick close, the policy holds 1.2 s, serving the request as soon as a place
+ * frees meanwhile.
+ */
+export const REFUSAL_HOLD_MS = 1200;
 
 export interface BandwidthPolicy {
   upThrottle: RateLimiter;
@@ -55,7 +72,7 @@ export interface BandwidthPolicy {
    * a remote connecting over IPv6 counts as the same peer as over IPv4, and makes
    * the choker forget peers gone from every list. Returns the forgotten keys.
    */
-  learnHolders(md5: string, holders: readonly HolderAddress[]): string[];
+  learnHolders(md5: string, holders: readonly (HolderAddress & { bitmap?: Uint8Array })[], parts?: number): string[];
   start(): void;
   stop(): void;
   status(): BandwidthStatus;
@@ -72,8 +89,12 @@ export interface BandwidthStatus extends ChokerStatus {
   /** Bytes/s over the last 5 s, all remotes. */
   uploadRate: number;
   downloadRate: number;
-  /** Distinct peers being sent a part right now (at most uploadSlots + 1). */
+  /** Distinct peers being sent a part right now (at most `places`). */
   servingPeers: number;
+  /** Peers that may be served at once (uploadSlots + 1, more when measured use says so). */
+  places: number;
+  /** Requests refused since start. */
+  refused: number;
 }
 
 /** Window of the overall rates in status(). */
@@ -81,7 +102,13 @@ const TOTAL_RATE_WINDOW_MS = 5000;
 
 export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPolicy {
   const { log } = settings;
+  const downloading = settings.downloading;
+  // No `capacity`: adding places when the uplink looks under-used (choker.ts followCapacity)
+  // also fires when the CPU, not the peers, is slow (measured on a loaded machine), and the
+  // bound of uploadSlots + 1 served peers is a promise (test/bandwidth/slots.test.ts).
   const choker = new ChokerService({
+    admissionWaitMs: REFUSAL_HOLD_MS,
+    ...(downloading ? { mode: () => (downloading() ? 'downloading' : 'seeding') } : {}),
     ...settings.choker,
     onRound: (r) => {
       settings.choker?.onRound?.(r);
@@ -95,13 +122,17 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
   const noUpload = Boolean(settings.noUpload);
   const identity = new SwarmIdentity();
   const spread = settings.origin ? new SeedSpread(settings.origin) : null;
-  const holdMs = settings.spreadHoldMs ?? 1200;
+  const holdMs = settings.spreadHoldMs ?? REFUSAL_HOLD_MS;
   const hold = (): Promise<null> => new Promise((resolve) => setTimeout(() => resolve(null), holdMs).unref());
   const admission: UploadAdmission = {
     admit: async (remote, request) => {
-      if (spread && request && spread.refuse(request.md5, request.part)) return hold();
-      const release = await choker.admit(key(remote));
-      if (release && spread && request) spread.admitted(request.md5, request.part);
+      const who = key(remote);
+      // Spreading is for contention only: a duplicate part is refused when serving it would
+      // take the last free place; with places to spare the uplink would idle instead
+      // (measured in netns: the seed idle while every leecher backed off a spreading refusal).
+      if (spread && request && choker.servingPeers() >= choker.places() - 1 && spread.refuse(request.md5, request.part, who)) return hold();
+      const release = await choker.admit(who, request);
+      if (release && spread && request) spread.admitted(request.md5, request.part, who);
       return release;
     },
   };
@@ -126,9 +157,12 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
     },
     choker,
     identity,
-    learnHolders: (md5, holders) => {
+    learnHolders: (md5, holders, parts) => {
       const gone = identity.learn(md5, holders, settings.self);
       for (const k of gone) choker.forget(k);
+      const count = parts ?? settings.parts?.(md5) ?? settings.origin?.(md5) ?? 0;
+      const holdings = holders.filter((h) => h.bitmap !== undefined).map((h) => ({ remote: key(h.address.ip4), bitmap: h.bitmap! }));
+      choker.holders(md5, count, holdings);
       if (gone.length) log?.debug({ md5, gone }, 'peers left the swarm; forgotten by the choker');
       return gone;
     },
@@ -146,6 +180,8 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
         uploadRate: upTotal.rate(now, TOTAL_RATE_WINDOW_MS, started),
         downloadRate: downTotal.rate(now, TOTAL_RATE_WINDOW_MS, started),
         servingPeers: choker.servingPeers(),
+        places: choker.places(),
+        refused: choker.refused,
       };
     },
   };

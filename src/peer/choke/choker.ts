@@ -1,27 +1,39 @@
 /**
- * The choker, pure: who may be served. No timers and no sockets; every call
- * takes `now` (ms) and randomness comes from the injected `random`. The edge that
- * owns the timers and implements the `UploadAdmission`/`TrafficRecorder` seams is
- * `service.ts`.
+ * The choker, pure: who may be served, and who comes first. No timers and no
+ * sockets; every call takes `now` (ms) and randomness comes from the injected
+ * `random`. The edge that owns the timers and implements the
+ * `UploadAdmission`/`TrafficRecorder` seams is `service.ts`.
  *
- * State: at most `uploadSlots` regular unchoked peers plus one optimistic one.
- * `round(now)` (every 10 s) re-chokes:
- *  * interested peers (asked us for a part in the last `interestMs`) are ranked
- *    (ranking.ts: tit-for-tat while downloading, least served first while seeding,
- *    snubbing peers last) and the best `uploadSlots` are unchoked;
- *  * every `optimisticEveryRounds` rounds (30 s) the optimistic slot moves to
- *    another interested, not regularly unchoked peer at random, newcomers weighted
- *    `newcomerWeight`×; it is also refilled at once whenever it is empty, its peer
- *    lost interest, or its peer won a regular slot.
- * Between rounds a slot left empty (too few interested peers at the last round,
- * a holder idle for `slotIdleMs`, or forgotten) goes to the first interested
- * peer that asks (`claimVacancy`); while downloading, only to a peer that sends
- * us data (or, for the optimistic slot, a newcomer): free riders wait for the
- * optimistic draw at the rounds.
+ * Work-conserving: upload capacity is never idle while an interested peer asks.
+ * `admit(remote, now, serving)` serves any asker while fewer than
+ * `uploadSlots + 1` peers are being served; slots only decide who comes first
+ * when more ask than can be served:
+ *  * priority 0: the `uploadSlots` regular slots, given at each `roundAt` (every
+ *    10 s) to the interested peers ranked best (ranking.ts: tit-for-tat while
+ *    downloading, least served first while seeding, snubbing peers last);
+ *  * priority 1: the optimistic slot (moves every `optimisticEveryRounds` rounds
+ *    to another interested peer at random, newcomers weighted `newcomerWeight`×;
+ *    refilled at once when empty);
+ *  * priority 2: everybody else; priority 3: free riders (record.ts: they hold
+ *    parts and never served them to us or to anyone we hear of). Free riders
+ *    never hold a regular slot and get the optimistic one only when no other
+ *    peer wants it: they are served from spare capacity.
+ * A peer refused while every place is taken "claims" the next free place for
+ * `claimMs`: a lower-priority asker does not take it meanwhile.
+ * With a known capacity (bytes/s), a full set of served peers that leaves the
+ * uplink under-used for `capacityWindowMs` gets one more place (slots follow
+ * measured capacity use), up to twice the slots.
+ *
+ * Interest is per file: a peer asked us for a part of it within `interestMs`,
+ * and no holder list since shows it complete for that file (`holders`). A peer
+ * that is interested in nothing loses its slot at once.
+ * Mode: `autoMode` says seeding as soon as nothing came in for `seedingAfterMs`
+ * (the edge may pass the real answer: do we still download anything?).
  */
 import type { RemoteKey } from '../bandwidth.js';
 import { RateMeter } from './rate-meter.js';
 import { type Candidate, type ChokeMode, pickWeighted, rank } from './ranking.js';
+import { DEFAULT_RECORD_OPTIONS, type Holding, PeerRecords, type RecordOptions } from './record.js';
 
 export interface ChokerOptions {
   /** Regular upload slots (the optimistic slot comes on top). */
@@ -48,6 +60,25 @@ export interface ChokerOptions {
   newcomerWeight: number;
   /** Peers with no traffic, no interest and no slot for this long are dropped from the state. */
   forgetAfterMs: number;
+  /** Seeding (by autoMode) once nothing came in for this long. */
+  seedingAfterMs: number;
+  /** A refused asker keeps its claim on the next free place this long. */
+  claimMs: number;
+  /** Our upload capacity, bytes/s (0 = unknown: the number of places stays fixed). */
+  capacity: number;
+  /** Window over which capacity use is measured. */
+  capacityWindowMs: number;
+  /**
+   * Parts one peer may be sent at once (default unlimited). Each parallel part
+   * splits the uplink further, so a newcomer's first part takes longer: with 5
+   * peers × 4 parts at 2 MiB/s one part takes 2.5 s. A limit wants downloaders
+   * that ask again soon after a refusal (today's back off 1-2 s).
+   */
+  partsPerPeer: number;
+  /** Free-rider record thresholds (record.ts). */
+  freeRiderMinHeld: number;
+  freeRiderMinGiven: number;
+  freeRiderGraceMs: number;
 }
 
 export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
@@ -61,7 +92,18 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
   snubAfterMs: 60_000,
   newcomerWeight: 3,
   forgetAfterMs: 300_000,
+  seedingAfterMs: 3000,
+  claimMs: 1000,
+  capacity: 0,
+  partsPerPeer: Infinity,
+  capacityWindowMs: 3000,
+  freeRiderMinHeld: DEFAULT_RECORD_OPTIONS.minHeld,
+  freeRiderMinGiven: DEFAULT_RECORD_OPTIONS.minGiven,
+  freeRiderGraceMs: DEFAULT_RECORD_OPTIONS.graceMs,
 };
+
+/** Who comes first when more ask than can be served: lower is better. */
+export type Priority = 0 | 1 | 2 | 3;
 
 /** What one peer looks like to the choker right now. */
 export interface PeerStatus {
@@ -78,6 +120,8 @@ export interface PeerStatus {
   interested: boolean;
   snubbed: boolean;
   newcomer: boolean;
+  /** Holds parts, never served them to us or to anyone we hear of. */
+  freeRider: boolean;
   /** When we first heard of them (ms, the injected clock). */
   firstSeen: number;
 }
@@ -100,6 +144,8 @@ interface PeerState {
   remote: RemoteKey;
   firstSeen: number;
   lastRequest: number;
+  /** md5 ('' when unknown) -> its last request for a part of that file */
+  wants: Map<string, number>;
   up: RateMeter;
   down: RateMeter;
 }
@@ -112,16 +158,28 @@ export class Choker {
   private optimistic: RemoteKey | null = null;
   private rounds = 0;
   private lastMode: ChokeMode = 'downloading';
+  private readonly records: PeerRecords;
+  /** Refused while every place was taken: remote -> when (insertion order = first come). */
+  private readonly claims = new Map<RemoteKey, number>();
+  private readonly upTotal: RateMeter;
+  /** Places beyond uploadSlots + 1, when measured use says the uplink has room. */
+  private extra = 0;
+  private fullSince: number | null = null;
 
   constructor(options: Partial<ChokerOptions> = {}, random: () => number = Math.random) {
     const o = { ...DEFAULT_CHOKER_OPTIONS, ...options };
     for (const [k, v] of Object.entries(o)) {
+      if (k === 'partsPerPeer' && v === Infinity) continue;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`choker option ${k} must be a number >= 0, got ${v}`);
     }
     if (!Number.isInteger(o.uploadSlots)) throw new RangeError(`uploadSlots must be an integer, got ${o.uploadSlots}`);
     if (!(o.optimisticEveryRounds >= 1)) throw new RangeError('optimisticEveryRounds must be >= 1');
+    if (!(o.capacityWindowMs > 0)) throw new RangeError('capacityWindowMs must be > 0');
     this.options = Object.freeze(o);
     this.random = random;
+    const record: RecordOptions = { minHeld: o.freeRiderMinHeld, minGiven: o.freeRiderMinGiven, graceMs: o.freeRiderGraceMs };
+    this.records = new PeerRecords(record);
+    this.upTotal = new RateMeter(o.capacityWindowMs);
   }
 
   /** Rounds run so far. */
@@ -138,13 +196,96 @@ export class Choker {
     return this.lastMode;
   }
 
-  /** `remote` asked us for a part: it is interested. */
-  requested(remote: RemoteKey, now: number): void {
-    this.peer(remote, now).lastRequest = now;
+  /** `remote` asked us for a part (of `md5`): it is interested (in that file). */
+  requested(remote: RemoteKey, now: number, md5 = ''): void {
+    const p = this.peer(remote, now);
+    p.lastRequest = now;
+    p.wants.set(md5, now);
   }
 
   uploaded(remote: RemoteKey, bytes: number, now: number): void {
     this.peer(remote, now).up.add(bytes, now);
+    this.upTotal.add(bytes, now);
+  }
+
+  /** We are sending `part` of `md5` to `remote` (for its record: do our parts spread from it?). */
+  gave(remote: RemoteKey, md5: string, part: number, now: number): void {
+    this.peer(remote, now);
+    this.records.gave(remote, md5, part, now);
+  }
+
+  /**
+   * One file's holder list (an FCHU answer, ourselves excluded), `parts` its part
+   * count. Peers listed complete are no longer interested in it: if that leaves
+   * them interested in nothing, their slot is free at once. Returns those peers.
+   */
+  holders(md5: string, parts: number, holdings: readonly Holding[], now: number): RemoteKey[] {
+    const complete = this.records.learn(md5, parts, holdings);
+    const freed: RemoteKey[] = [];
+    for (const r of complete) {
+      const p = this.peers.get(r);
+      if (!p || !p.wants.delete(md5)) continue;
+      if (!this.isInterested(r, now) && this.isUnchoked(r)) {
+        this.dropSlot(r);
+        freed.push(r);
+      }
+    }
+    return freed;
+  }
+
+  isFreeRider(remote: RemoteKey, now: number): boolean {
+    const p = this.peers.get(remote);
+    return p !== undefined && this.records.isFreeRider(remote, p.down.total, now);
+  }
+
+  /** Who comes first when more ask than can be served (see the top of this file). */
+  priority(remote: RemoteKey, now: number): Priority {
+    if (this.regular.includes(remote)) return 0;
+    if (this.optimistic === remote) return 1;
+    return this.isFreeRider(remote, now) ? 3 : 2;
+  }
+
+  /** Places: peers that may be served at once (uploadSlots + 1, more when measured use says so). */
+  places(): number {
+    return this.options.uploadSlots + 1 + this.extra;
+  }
+
+  /** Peers refused while every place was taken, within `claimMs`, best first. */
+  claimants(now: number): RemoteKey[] {
+    this.expireClaims(now);
+    return [...this.claims.keys()].sort((a, b) => this.priority(a, now) - this.priority(b, now));
+  }
+
+  /**
+   * Whether `remote` (which just asked: call `requested` first) may be served
+   * now, given the peers being served (`serving`, at least one part under way).
+   * Work-conserving: yes while a place is free, unless better-priority
+   * claimants wait for every free place. A refused peer claims the next one.
+   */
+  admit(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): boolean {
+    if (serving.has(remote)) {
+      // already holds a place: more parts in parallel, up to partsPerPeer (a Set counts one each)
+      const parts = serving instanceof Map ? (serving.get(remote) ?? 1) : 1;
+      if (parts < this.options.partsPerPeer) {
+        this.claims.delete(remote);
+        return true;
+      }
+      return false;
+    }
+    this.expireClaims(now);
+    const mine = this.priority(remote, now);
+    let better = 0;
+    for (const r of this.claims.keys()) {
+      if (r !== remote && !serving.has(r) && this.priority(r, now) < mine) better++;
+    }
+    this.followCapacity(now, serving.size);
+    if (this.places() - serving.size > better) {
+      this.claims.delete(remote);
+      this.claimVacancy(remote, now, (r) => serving.has(r));
+      return true;
+    }
+    if (!this.claims.has(remote)) this.claims.set(remote, now);
+    return false;
   }
 
   downloaded(remote: RemoteKey, bytes: number, now: number): void {
@@ -154,8 +295,9 @@ export class Choker {
   /** Drops a peer (gone from the swarm); its slot becomes vacant. */
   forget(remote: RemoteKey): void {
     this.peers.delete(remote);
-    this.regular = this.regular.filter((r) => r !== remote);
-    if (this.optimistic === remote) this.optimistic = null;
+    this.records.forget(remote);
+    this.claims.delete(remote);
+    this.dropSlot(remote);
   }
 
   isUnchoked(remote: RemoteKey): boolean {
@@ -168,13 +310,13 @@ export class Choker {
 
   isInterested(remote: RemoteKey, now: number): boolean {
     const p = this.peers.get(remote);
-    return p !== undefined && now - p.lastRequest <= this.options.interestMs;
+    return p !== undefined && this.interested(p, now);
   }
 
-  /** Seeding when nothing came in from anyone during the ranking window. */
+  /** Seeding once nothing came in from anyone for `seedingAfterMs`. */
   autoMode(now: number): ChokeMode {
     for (const p of this.peers.values()) {
-      if (p.down.sum(now, this.options.rankWindowMs) > 0) return 'downloading';
+      if (now - p.down.lastAt <= this.options.seedingAfterMs) return 'downloading';
     }
     return 'seeding';
   }
@@ -183,20 +325,14 @@ export class Choker {
    * Between rounds: gives `remote` (which must be interested) an empty slot if
    * there is one, first freeing the slots of holders idle for `slotIdleMs` (no
    * request, no bytes sent to them) unless `busy(holder)` (being served now).
-   * Regular slots first, then the optimistic one. Returns whether `remote` is unchoked.
+   * Regular slots first, then the optimistic one; a free rider only ever takes
+   * an empty optimistic slot. Returns whether `remote` is unchoked.
    */
   claimVacancy(remote: RemoteKey, now: number, busy: (holder: RemoteKey) => boolean = () => false): boolean {
     if (this.isUnchoked(remote)) return true;
     if (!this.isInterested(remote, now)) return false;
     this.dropIdle(now, busy);
-    // Tit-for-tat between rounds too: while downloading, a regular slot left empty
-    // goes only to a peer that sends us data, and the optimistic one to a peer that
-    // does or to a newcomer. Otherwise a free rider that keeps asking takes every
-    // vacancy first come, and reciprocity only holds at the 10 s rounds.
-    const p = this.peers.get(remote)!;
-    const trading = this.lastMode === 'seeding' || p.down.sum(now, this.options.rankWindowMs) > 0;
-    if (!trading && !(p.up.total === 0 && p.down.total === 0)) return false;
-    if (trading && this.regular.length < this.options.uploadSlots) {
+    if (!this.isFreeRider(remote, now) && this.regular.length < this.options.uploadSlots) {
       this.regular.push(remote);
       return true;
     }
@@ -215,26 +351,25 @@ export class Choker {
     this.prune(now);
 
     const candidates: Candidate[] = [];
+    const riders: Candidate[] = [];
     for (const p of this.peers.values()) {
-      if (now - p.lastRequest <= this.options.interestMs) candidates.push(this.candidate(p, now));
+      if (!this.interested(p, now)) continue;
+      (this.records.isFreeRider(p.remote, p.down.total, now) ? riders : candidates).push(this.candidate(p, now));
     }
     const ranked = rank(candidates, mode, this.random);
     this.regular = ranked.slice(0, this.options.uploadSlots).map((c) => c.remote);
+    // Capacity in use: fewer places give tit-for-tat more weight again.
+    if (this.extra > 0 && this.upTotal.rate(now, this.options.capacityWindowMs) >= 0.95 * this.options.capacity) this.extra--;
 
-    const rest = ranked.slice(this.options.uploadSlots);
+    const rest = [...ranked.slice(this.options.uploadSlots), ...riders];
     const due = (this.rounds - 1) % this.options.optimisticEveryRounds === 0;
     const current = this.optimistic;
     const stillValid = current !== null && rest.some((c) => c.remote === current);
     let rotated = false;
     if (due || !stillValid) {
       // "move to another" peer: the current holder only keeps it if nobody else can take it
-      let pool = rest;
-      if (mode === 'downloading') {
-        // Peers we gave to that never gave back (free riders) get the optimistic slot
-        // only when no newcomer and no peer that ever sent us data wants it.
-        const fair = rest.filter((c) => c.newcomer || (this.peers.get(c.remote)?.down.total ?? 0) > 0);
-        if (fair.length > 0) pool = fair;
-      }
+      // Free riders get the optimistic slot only when nobody else wants it.
+      const pool = rest.length > riders.length ? rest.slice(0, rest.length - riders.length) : rest;
       const others = pool.filter((c) => c.remote !== current);
       const pick = pickWeighted(others.length > 0 ? others : pool, this.options.newcomerWeight, this.random);
       this.optimistic = pick?.remote ?? null;
@@ -268,6 +403,7 @@ export class Choker {
         interested: now - p.lastRequest <= this.options.interestMs,
         snubbed: c.snubbed,
         newcomer: c.newcomer,
+        freeRider: this.records.isFreeRider(p.remote, p.down.total, now),
         firstSeen: p.firstSeen,
       };
     });
@@ -288,10 +424,44 @@ export class Choker {
     let p = this.peers.get(remote);
     if (!p) {
       const window = Math.max(this.options.rankWindowMs, this.options.statusWindowMs);
-      p = { remote, firstSeen: now, lastRequest: -Infinity, up: new RateMeter(window), down: new RateMeter(window) };
+      p = { remote, firstSeen: now, lastRequest: -Infinity, wants: new Map(), up: new RateMeter(window), down: new RateMeter(window) };
       this.peers.set(remote, p);
     }
     return p;
+  }
+
+  /** Interested in some file: asked for it recently, and not listed complete for it since. */
+  private interested(p: PeerState, now: number): boolean {
+    for (const at of p.wants.values()) if (now - at <= this.options.interestMs) return true;
+    return false;
+  }
+
+  private dropSlot(remote: RemoteKey): void {
+    this.regular = this.regular.filter((r) => r !== remote);
+    if (this.optimistic === remote) this.optimistic = null;
+  }
+
+  private expireClaims(now: number): void {
+    for (const [r, at] of this.claims) if (now - at > this.options.claimMs || !this.peers.has(r)) this.claims.delete(r);
+  }
+
+  /**
+   * Slots follow measured capacity use: every place taken, yet the uplink
+   * under 85 % of `capacity` for a whole window (the peers served cannot take
+   * more, e.g. their download is slow): one more place, up to twice the slots.
+   */
+  private followCapacity(now: number, serving: number): void {
+    const o = this.options;
+    if (!(o.capacity > 0) || serving < this.places()) {
+      this.fullSince = null;
+      return;
+    }
+    this.fullSince ??= now;
+    if (now - this.fullSince < o.capacityWindowMs || this.extra >= o.uploadSlots + 1) return;
+    if (this.upTotal.rate(now, o.capacityWindowMs) < 0.85 * o.capacity) {
+      this.extra++;
+      this.fullSince = now;
+    }
   }
 
   private dropIdle(now: number, busy: (holder: RemoteKey) => boolean): void {
@@ -307,7 +477,7 @@ export class Choker {
     const idle = this.options.forgetAfterMs;
     for (const p of this.peers.values()) {
       const last = Math.max(p.firstSeen, p.lastRequest, p.up.lastAt, p.down.lastAt);
-      if (now - last > idle && !this.isUnchoked(p.remote)) this.peers.delete(p.remote);
+      if (now - last > idle && !this.isUnchoked(p.remote)) this.forget(p.remote);
     }
   }
 }

@@ -4,11 +4,16 @@
  * re-choke round every 10 s, the bounded wait of a choked request). Clock, random
  * source and timer functions are injected so tests drive it round by round.
  *
- * The protocol has no choke message, so a RETP from a choked peer waits up to
- * `admissionWaitMs` (2 s) for a slot, either at a round or when a slot falls
- * empty; then `admit` resolves null and the uploader closes without a reply.
- * Hard cap: at most `uploadSlots + 1` distinct peers are being served at once
- * (a peer choked mid-part finishes that part first; see `mayServe`).
+ * The protocol has no choke message. A request that cannot be served now is
+ * refused at once (`admit` resolves null, the uploader closes without a reply),
+ * so the requester learns it without waiting; it has claimed the next free
+ * place meanwhile (choker.ts `claims`), and `onVacancy` reports each freed
+ * place with the peers refused just before, best first: what an edge needs to
+ * tell them "ask again now". With `admissionWaitMs` > 0 a refused request is
+ * held that long instead, and served as soon as a place frees (best priority
+ * first): for downloaders that read only a late close as "choked".
+ * Hard cap: at most `places()` (uploadSlots + 1) distinct peers are served at
+ * once; a peer choked mid-part finishes that part first.
  *
  * Usage (one per peer process, shared by every connection):
  *   const choker = new ChokerService({ uploadSlots: 4 });
@@ -20,6 +25,7 @@
 import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.js';
 import { Choker, type ChokerOptions, type PeerStatus, type RoundResult } from './choker.js';
 import type { ChokeMode } from './ranking.js';
+import type { Holding } from './record.js';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -36,7 +42,7 @@ const realTimers: Timers = {
 };
 
 export interface ChokerServiceOptions extends Partial<ChokerOptions> {
-  /** How long a choked request waits for a slot before `admit` resolves null. Default 2000 ms. */
+  /** How long a refused request is held for a place before `admit` resolves null. Default 0: refused at once. */
   admissionWaitMs?: number;
   /** Milliseconds, monotonic. Default `performance.now()`. */
   now?: () => number;
@@ -51,6 +57,8 @@ export interface ChokerServiceOptions extends Partial<ChokerOptions> {
   mode?: () => ChokeMode;
   /** Called after every round (logging, dashboard events). */
   onRound?: (result: RoundResult) => void;
+  /** A place fell free; `claimants`: peers refused within claimMs, best first (tell them to ask again). */
+  onVacancy?: (claimants: RemoteKey[]) => void;
 }
 
 export interface ServingPeerStatus extends PeerStatus {
@@ -72,6 +80,7 @@ export interface ChokerStatus {
 
 interface Waiter {
   remote: RemoteKey;
+  request: { md5: string; part: number } | undefined;
   resolve: (release: (() => void) | null) => void;
   timer: unknown;
 }
@@ -83,6 +92,9 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
   private readonly timers: Timers;
   private readonly mode: (() => ChokeMode) | undefined;
   private readonly onRound: ((r: RoundResult) => void) | undefined;
+  private readonly onVacancy: ((claimants: RemoteKey[]) => void) | undefined;
+  /** Requests refused (at once or after their hold), for status. */
+  refused = 0;
   private readonly serving = new Map<RemoteKey, number>();
   private waiters: Waiter[] = [];
   private roundTimer: unknown = null;
@@ -90,7 +102,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
   private stopped = false;
 
   constructor(options: ChokerServiceOptions = {}) {
-    const { admissionWaitMs = 2000, now, random, timers, mode, onRound, ...chokerOptions } = options;
+    const { admissionWaitMs = 0, now, random, timers, mode, onRound, onVacancy, ...chokerOptions } = options;
     if (!(admissionWaitMs >= 0)) throw new RangeError(`admissionWaitMs must be >= 0, got ${admissionWaitMs}`);
     this.choker = new Choker(chokerOptions, random ?? Math.random);
     this.admissionWaitMs = admissionWaitMs;
@@ -98,6 +110,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.timers = timers ?? realTimers;
     this.mode = mode;
     this.onRound = onRound;
+    this.onVacancy = onVacancy;
   }
 
   /** Runs a first round now, then one every `rechokeIntervalMs`. Idempotent. */
@@ -119,6 +132,11 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     }
   }
 
+  /** Peers that may be served at once now. */
+  places(): number {
+    return this.choker.places();
+  }
+
   /** Re-chokes now (the timer calls this; tests and a dashboard button may too). */
   rechoke(): RoundResult {
     const now = this.now();
@@ -128,29 +146,32 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     return result;
   }
 
-  admit(remote: RemoteKey): Promise<(() => void) | null> {
+  admit(remote: RemoteKey, request?: { md5: string; part: number }): Promise<(() => void) | null> {
     if (this.stopped) return Promise.resolve(null);
     const now = this.now();
-    this.choker.requested(remote, now);
-    if (this.mayServe(remote, now)) return Promise.resolve(this.grant(remote));
+    this.choker.requested(remote, now, request?.md5);
+    // Finished downloading: seeding rules from now on, not at the next round.
+    if (this.choker.mode === 'downloading' && (this.mode?.() ?? this.choker.autoMode(now)) === 'seeding') this.rechoke();
+    if (this.choker.admit(remote, now, this.serving)) return Promise.resolve(this.grant(remote, request));
+    if (this.admissionWaitMs === 0) {
+      this.refused++;
+      return Promise.resolve(null);
+    }
     return new Promise((resolve) => {
-      const waiter: Waiter = { remote, resolve, timer: null };
-      let waited = 0;
-      const expire = (): void => {
-        waited += this.admissionWaitMs;
-        // Unchoked, only waiting for a peer choked mid-part to finish it: keep waiting
-        // (bounded) rather than make it ask again.
-        if (!this.stopped && this.choker.isUnchoked(remote) && !this.mayServe(remote, this.now()) && waited < 4 * this.admissionWaitMs) {
-          waiter.timer = this.timers.setTimeout(expire, this.admissionWaitMs);
-          return;
-        }
+      const waiter: Waiter = { remote, request, resolve, timer: null };
+      waiter.timer = this.timers.setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        // last chance: a holder may have gone idle while we waited
-        resolve(!this.stopped && this.mayServe(remote, this.now()) ? this.grant(remote) : null);
-      };
-      waiter.timer = this.timers.setTimeout(expire, this.admissionWaitMs);
+        this.refused++;
+        resolve(null);
+      }, this.admissionWaitMs);
       this.waiters.push(waiter);
     });
+  }
+
+  /** One file's holder list (FCHU answer, ourselves excluded): completeness and records (choker.ts `holders`). */
+  holders(md5: string, parts: number, holdings: readonly Holding[]): void {
+    const freed = this.choker.holders(md5, parts, holdings, this.now());
+    if (freed.length > 0) this.vacancy();
   }
 
   uploaded(remote: RemoteKey, bytes: number): void {
@@ -161,12 +182,12 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.choker.downloaded(remote, bytes, this.now());
   }
 
-  /** A peer left the swarm: forget it and hand its slot to a waiter. */
+  /** A peer left the swarm: forget it and hand its place to a waiter. */
   forget(remote: RemoteKey): void {
     this.choker.forget(remote);
     // its connections are gone or going: they no longer hold a place under the cap
     this.serving.delete(remote);
-    this.wakeWaiters();
+    this.vacancy();
   }
 
   /** An upload to `remote` stalled and was cut (src/peer/uploader.ts): not receiving, so its slot goes to a waiter now. */
@@ -188,20 +209,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     };
   }
 
-  private readonly busy = (remote: RemoteKey): boolean => (this.serving.get(remote) ?? 0) > 0;
-
-  /**
-   * Unchoked (or takes an empty slot), and the cap holds: at most
-   * `uploadSlots + 1` distinct peers are served at once. A peer choked by a round
-   * finishes the part it is being sent (never cut mid-part), so a newly unchoked
-   * peer waits for that part to end rather than pushing the count above the cap.
-   */
-  private mayServe(remote: RemoteKey, now: number): boolean {
-    if (!this.choker.claimVacancy(remote, now, this.busy)) return false;
-    return this.busy(remote) || this.serving.size < this.choker.options.uploadSlots + 1;
-  }
-
-  /** Distinct peers being served now (never above uploadSlots + 1). */
+  /** Distinct peers being served now (never above the choker's places()). */
   servingPeers(): number {
     return this.serving.size;
   }
@@ -213,24 +221,35 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.rechoke();
   }
 
-  /** Grants a slot to every waiter that is unchoked now or can take an empty slot, first come first served. */
+  /** A place may have fallen free: held requests first (best priority first), then the observer. */
+  private vacancy(): void {
+    this.wakeWaiters();
+    if (this.onVacancy && this.serving.size < this.choker.places()) {
+      const claimants = this.choker.claimants(this.now());
+      if (claimants.length > 0) this.onVacancy(claimants);
+    }
+  }
+
+  /** Grants a place to every held request that may be served now, best priority first, then first come. */
   private wakeWaiters(): void {
     if (this.waiters.length === 0) return;
     const now = this.now();
-    const still: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (this.mayServe(w.remote, now)) {
+    const order = this.waiters.map((w, i) => ({ w, i, p: this.choker.priority(w.remote, now) }));
+    order.sort((a, b) => a.p - b.p || a.i - b.i);
+    const granted = new Set<Waiter>();
+    for (const { w } of order) {
+      if (this.choker.admit(w.remote, now, this.serving)) {
         this.timers.clearTimeout(w.timer);
-        w.resolve(this.grant(w.remote));
-      } else {
-        still.push(w);
+        granted.add(w);
+        w.resolve(this.grant(w.remote, w.request));
       }
     }
-    this.waiters = still;
+    if (granted.size > 0) this.waiters = this.waiters.filter((w) => !granted.has(w));
   }
 
   /** Counts a request being served; the returned release is idempotent. */
-  private grant(remote: RemoteKey): () => void {
+  private grant(remote: RemoteKey, request?: { md5: string; part: number }): () => void {
+    if (request) this.choker.gave(remote, request.md5, request.part, this.now());
     this.serving.set(remote, (this.serving.get(remote) ?? 0) + 1);
     let released = false;
     return () => {
@@ -239,8 +258,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
       const n = (this.serving.get(remote) ?? 1) - 1;
       if (n <= 0) this.serving.delete(remote);
       else this.serving.set(remote, n);
-      // a holder that went idle meanwhile frees its slot for a waiter
-      this.wakeWaiters();
+      this.vacancy();
     };
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * What the tracker's holder lists tell the choker about each remote peer, pure:
+ *
+ *  * complete: its bitmap for a file is full, so it is not interested in that
+ *    file (whatever it asked before);
+ *  * its record as an uploader: a peer that holds parts per the tracker but
+ *    never served them, to us or to anyone we hear of, is a free rider.
+ *
+ * "Anyone we hear of": for each part we sent, we note who held it at that time
+ * (the last holder list) and whom we sent it to. When a later list shows the
+ * part at a peer outside that set, it came (directly or not) from one of our
+ * recipients: each of them is credited as an uploader. A single source seeing
+ * its parts spread is exact; with several sources it is lenient (a free rider
+ * may be credited by chance, a contributor is never blamed by it).
+ *
+ * A free rider, then: holds at least `minHeld` parts, was sent at least
+ * `minGiven` parts by us, the first more than `graceMs` ago, and never sent us
+ * a byte nor was credited. Bounded: at most `MAX_TRACKED_PARTS` sent parts are
+ * tracked per file (the first ones, which are what tells).
+ */
+import { countParts, hasPart } from '../../protocol/bitfield.js';
+import type { RemoteKey } from '../bandwidth.js';
+
+/** One entry of a holder list, as the choker needs it. */
+export interface Holding {
+  remote: RemoteKey;
+  bitmap: Uint8Array;
+}
+
+export interface RecordOptions {
+  /** Parts a peer must hold (per the tracker) before it can be judged. */
+  minHeld: number;
+  /** Parts we must have sent it. */
+  minGiven: number;
+  /** How long after our first part to it before it can be judged (ms). */
+  graceMs: number;
+}
+
+export const DEFAULT_RECORD_OPTIONS: Readonly<RecordOptions> = { minHeld: 4, minGiven: 4, graceMs: 10_000 };
+
+const MAX_TRACKED_PARTS = 4096;
+
+interface Sent {
+  /** Held it when we sent it (last list) or were sent it by us: a copy there proves nothing. */
+  knew: Set<RemoteKey>;
+  recipients: Set<RemoteKey>;
+}
+
+interface Remote {
+  /** md5 -> parts it holds per the last list */
+  held: Map<string, number>;
+  /** md5s whose last list shows it complete */
+  complete: Set<string>;
+  given: number;
+  firstGivenAt: number;
+  credit: number;
+}
+
+export class PeerRecords {
+  private readonly remotes = new Map<RemoteKey, Remote>();
+  /** md5 -> part -> what we know about the copy we sent */
+  private readonly sent = new Map<string, Map<number, Sent>>();
+  /** md5 -> holders in its last list */
+  private readonly lists = new Map<string, Map<RemoteKey, Uint8Array>>();
+
+  constructor(readonly options: Readonly<RecordOptions> = DEFAULT_RECORD_OPTIONS) {}
+
+  /** One file's holder list (an FCHU answer); `parts` its part count. Returns the peers now complete for it. */
+  learn(md5: string, parts: number, holders: readonly Holding[]): RemoteKey[] {
+    const list = new Map<RemoteKey, Uint8Array>();
+    const complete: RemoteKey[] = [];
+    for (const h of holders) {
+      list.set(h.remote, h.bitmap);
+      const r = this.remote(h.remote);
+      const held = countParts(h.bitmap);
+      r.held.set(md5, held);
+      if (parts > 0 && held >= parts) {
+        r.complete.add(md5);
+        complete.push(h.remote);
+      } else {
+        r.complete.delete(md5);
+      }
+    }
+    this.lists.set(md5, list);
+    // Credit: a part we sent shows up at a peer that neither had it then nor got it from us.
+    const sent = this.sent.get(md5);
+    if (sent) {
+      for (const [part, s] of sent) {
+        if (s.recipients.size === 0) continue;
+        let spread = false;
+        for (const [remote, bitmap] of list) {
+          if (!s.knew.has(remote) && part < bitmap.length * 8 && hasPart(bitmap, part)) {
+            spread = true;
+            s.knew.add(remote);
+          }
+        }
+        if (spread) for (const r of s.recipients) this.remote(r).credit++;
+      }
+    }
+    return complete;
+  }
+
+  /** We are sending `part` of `md5` to `remote` (counted at admission). */
+  gave(remote: RemoteKey, md5: string, part: number, now: number): void {
+    const r = this.remote(remote);
+    if (r.given++ === 0) r.firstGivenAt = now;
+    let parts = this.sent.get(md5);
+    if (!parts) this.sent.set(md5, (parts = new Map()));
+    let s = parts.get(part);
+    if (!s) {
+      if (parts.size >= MAX_TRACKED_PARTS) return;
+      const knew = new Set<RemoteKey>();
+      for (const [holder, bitmap] of this.lists.get(md5) ?? []) if (part < bitmap.length * 8 && hasPart(bitmap, part)) knew.add(holder);
+      parts.set(part, (s = { knew, recipients: new Set() }));
+    }
+    s.recipients.add(remote);
+    s.knew.add(remote);
+  }
+
+  /** Its last list for `md5` shows it complete. */
+  isComplete(remote: RemoteKey, md5: string): boolean {
+    return this.remotes.get(remote)?.complete.has(md5) ?? false;
+  }
+
+  /** Some of the parts we sent it reached others. */
+  credited(remote: RemoteKey): boolean {
+    return (this.remotes.get(remote)?.credit ?? 0) > 0;
+  }
+
+  /** The free-rider rule (see the top); `downloadedFrom` is what it ever sent us. */
+  isFreeRider(remote: RemoteKey, downloadedFrom: number, now: number): boolean {
+    const r = this.remotes.get(remote);
+    if (!r || downloadedFrom > 0 || r.credit > 0) return false;
+    const o = this.options;
+    let held = 0;
+    for (const n of r.held.values()) held = Math.max(held, n);
+    return held >= o.minHeld && r.given >= o.minGiven && now - r.firstGivenAt >= o.graceMs;
+  }
+
+  forget(remote: RemoteKey): void {
+    this.remotes.delete(remote);
+    for (const parts of this.sent.values()) {
+      for (const s of parts.values()) {
+        s.recipients.delete(remote);
+      }
+    }
+    for (const list of this.lists.values()) list.delete(remote);
+  }
+
+  private remote(key: RemoteKey): Remote {
+    let r = this.remotes.get(key);
+    if (!r) this.remotes.set(key, (r = { held: new Map(), complete: new Set(), given: 0, firstGivenAt: -Infinity, credit: 0 }));
+    return r;
+  }
+}
