@@ -62,7 +62,8 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   const interactive = terminal && Boolean(process.stdin.isTTY) && !plan.exitWhenDone;
   // In a terminal people read the events; logs are for --log-level (and for files, as JSON lines).
   const log = createLogger({ level: plan.logLevel ?? (terminal ? 'fatal' : 'info'), name: 'peer' });
-  const progress = terminal && !interactive && !plan.quiet ? new ProgressView(() => peer!.status()) : null;
+  // Created once the peer runs (it draws from the peer's status).
+  let progress: ProgressView | null = null;
   let prompt: Prompt | null = null;
   const output: Output = {
     line: (text) => (prompt ? prompt.output.line(text) : progress ? progress.log(text) : STDIO.line(text)),
@@ -90,7 +91,6 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   try {
     peer = await startPeer({ ...config, log }, onEvent);
   } catch (err) {
-    progress?.stop();
     if (err instanceof ArgumentError) throw err;
     if (isListenFailure(err) && !plan.json) output.error(listenFailure(err, 'bugtorrent peer', { host: config.ip4, port: config.port }, '--port'));
     else render.error(err);
@@ -99,6 +99,10 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   }
   // Words for a person; with --json stdout carries events only, so they go to the log.
   const say = plan.json ? (text: string): void => log.warn(text) : (text: string): void => output.line(text);
+  if (terminal && !interactive && !plan.quiet) {
+    const running = peer;
+    progress = new ProgressView(() => running.status());
+  }
   const session = new Session(peer, render, log, say);
   session.onClose(() => progress?.stop());
   // From here on a signal ends the session its way (a prompt's Ctrl-C comes through readline as well).

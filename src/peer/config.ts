@@ -114,7 +114,8 @@ export const PEER_DEFAULTS = {
   // The choker re-decides every 10 s: a refused owner is worth asking again within that.
   maxBackoffMs: 10_000,
   refreshMs: 15_000,
-  swarmWatchMs: 10_000,
+  // Who is complete and who never uploads, as the choker learns it from holder lists: worth knowing soon.
+  swarmWatchMs: 3000,
   logoutRetryMs: 5000,
   neighbors: [] as readonly { host: string; port: number }[],
   ttl: DEFAULT_TTL,

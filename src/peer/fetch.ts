@@ -4,12 +4,8 @@
  * early close, short or over-long part, garbage, silence) rejects with a typed
  * error and the downloader tries elsewhere.
  *
- * Connections that delivered a whole part cleanly go back to a small per-owner
- * pool and carry the next RETP, for owners that keep a connection open after a
- * reply. Owners that close after every reply (the classic style, and ours since
- * PROTOCOL.md's Framing changed) simply never have an idle connection to reuse:
- * their FIN drops it from the pool. A reused connection that closes before any
- * byte of the answer (the FIN was still on its way) is retried once on a fresh one.
+ * One connection per part: servers close after their reply (PROTOCOL.md,
+ * Framing), so a connection is never reused.
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, type ErrorCodeValue, RemoteError } from '../errors.js';
@@ -35,8 +31,6 @@ export interface FetchRequest {
   readonly traffic: TrafficRecorder;
   /** Paces received bytes (the socket is paused while it waits); UNLIMITED when absent. */
   readonly throttle?: Throttle;
-  /** Idle connections to reuse; none: one connection per part. */
-  readonly pool?: ConnectionPool;
 }
 
 export interface FetchHandle {
@@ -44,64 +38,18 @@ export interface FetchHandle {
   cancel(): void;
 }
 
-/** Idle, clean connections per owner (`host:port`), closed after `idleMs`. */
-export class ConnectionPool {
-  private readonly idle = new Map<string, Set<Socket>>();
-  constructor(private readonly maxPerOwner = 8, private readonly idleMs = 5000) {}
-
-  take(key: string): Socket | undefined {
-    const set = this.idle.get(key);
-    if (!set) return undefined;
-    for (const s of set) {
-      set.delete(s);
-      s.removeAllListeners('data');
-      s.removeAllListeners('close');
-      s.removeAllListeners('timeout');
-      if (!s.destroyed && s.readyState === 'open') return s;
-    }
-    return undefined;
-  }
-
-  give(key: string, socket: Socket): void {
-    let set = this.idle.get(key);
-    if (!set) this.idle.set(key, (set = new Set()));
-    if (set.size >= this.maxPerOwner || socket.destroyed) {
-      socket.destroy();
-      return;
-    }
-    const drop = (): void => {
-      set.delete(socket);
-      socket.destroy();
-    };
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('close');
-    socket.removeAllListeners('timeout');
-    // Anything arriving on an idle connection is out of protocol.
-    socket.on('data', drop);
-    socket.on('close', drop);
-    socket.setTimeout(this.idleMs, drop);
-    set.add(socket);
-  }
-
-  closeAll(): void {
-    for (const set of this.idle.values()) for (const s of set) s.destroy();
-    this.idle.clear();
-  }
-}
-
 class FetchFailure extends RemoteError {
-  constructor(code: ErrorCodeValue, message: string, readonly silentClose: boolean, readonly choked = false) {
+  constructor(code: ErrorCodeValue, message: string, readonly choked = false) {
     super(code, message);
   }
 }
 
 /**
- * The protocol has no choke message: an uploader that keeps us choked holds our
- * RETP for a short bounded time (ChokerService.admissionWaitMs, 2 s) and then
- * closes without a byte. A close with zero bytes at least this long after the
- * request is read as "choked by that owner", not as a fault.
+ * The protocol has no choke message: an uploader with no place for us closes
+ * the connection at once without a byte (ours do; others answer nothing for a
+ * part they cannot give). An orderly close with zero bytes after our RETP is
+ * read as "choked by that owner", not as a fault: the downloader asks again soon.
  */
-export const CHOKED_CLOSE_MIN_MS = 1000;
 
 /** True when `err` is a fetch that the owner closed unanswered after holding it: it choked us. */
 export function isChoked(err: unknown): boolean {
@@ -112,11 +60,9 @@ export function fetchPart(req: FetchRequest): FetchHandle {
   let current: Socket | null = null;
   let cancelled = false;
   const where = formatHostPort(req.host, req.port);
-  const key = where;
 
-  const attempt = async (reuse: boolean): Promise<Buffer[]> => {
-    const pooled = reuse ? req.pool?.take(key) : undefined;
-    const s = pooled ?? (await openConnection(req.host, req.port, req.local, req.connectTimeoutMs));
+  const attempt = async (): Promise<Buffer[]> => {
+    const s = await openConnection(req.host, req.port, req.local, req.connectTimeoutMs);
     current = s;
     if (cancelled) {
       s.destroy();
@@ -142,8 +88,8 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         settled = true;
         cleanup();
         s.destroy();
-        const choked = received === 0 && sentAt > 0 && !cancelled && code !== ErrorCode.TIMEOUT && performance.now() - sentAt >= CHOKED_CLOSE_MIN_MS;
-        reject(new FetchFailure(code, `${where} part ${req.part}: ${choked ? 'choked (closed unanswered)' : message}`, pooled !== undefined && received === 0 && code !== ErrorCode.TIMEOUT, choked));
+        const choked = received === 0 && sentAt > 0 && !cancelled && code === ErrorCode.NO_REPLY;
+        reject(new FetchFailure(code, `${where} part ${req.part}: ${choked ? 'choked (closed unanswered)' : message}`, choked));
       };
       const onData = (chunk: Buffer): void => {
         if (settled) return;
@@ -167,9 +113,7 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         cleanup();
         // The last read counts against --down-rate too (the next transfer waits for it).
         if (req.throttle && req.throttle !== UNLIMITED) void req.throttle.consume(chunk.length).catch(() => undefined);
-        // Clean end of message on a live connection: keep it for the next part.
-        if (req.pool && receiver.clean && !s.destroyed) req.pool.give(key, s);
-        else s.destroy();
+        s.destroy();
         resolve([receiver.part]);
       };
       const onError = (err: Error): void => fail(ErrorCode.CONNECTION, err.message);
@@ -184,15 +128,7 @@ export function fetchPart(req: FetchRequest): FetchHandle {
     });
   };
 
-  const done = (async () => {
-    try {
-      return await attempt(true);
-    } catch (err) {
-      // A pooled connection the owner had closed meanwhile: not the owner's fault.
-      if (err instanceof FetchFailure && err.silentClose && !err.choked && !cancelled) return attempt(false);
-      throw err;
-    }
-  })();
+  const done = attempt();
   return {
     done,
     cancel() {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { peerAddress } from '../../src/protocol/address.js';
 import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
-import { CHOKED_RETRY_MS, FIRST_BACKOFF_MS, OwnerSet } from '../../src/peer/download/owners.js';
+import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, OwnerSet } from '../../src/peer/download/owners.js';
 import { Schedule } from '../../src/peer/download/schedule.js';
 import { Availability, availability } from '../../src/peer/picker.js';
 import type { FetchHandle } from '../../src/peer/fetch.js';
@@ -47,14 +47,17 @@ test('faults back off 0.5 s, 1 s, 2 s, … up to the cap; a good part resets the
   assert.equal(o.parts, 1);
 });
 
-test('being choked is no fault: a short wait that never escalates', () => {
+test('being choked is no fault: a short wait, lengthened only by long runs of chokes, reset by a good part', () => {
   const { owners } = setup();
   owners.update([holder(2, [0])], PARTS);
   const o = owners.get('127.0.0.2:5000')!;
-  const waits = [owners.choked(o), owners.choked(o), owners.choked(o)];
-  assert.deepEqual(waits, [1.5 * CHOKED_RETRY_MS, 1.5 * CHOKED_RETRY_MS, 1.5 * CHOKED_RETRY_MS]);
-  assert.equal(o.failures, 0);
-  assert.equal(o.choked, 3);
+  const waits = Array.from({ length: 3 * CHOKES_PER_DOUBLING }, () => owners.choked(o));
+  const w = 1.5 * CHOKED_RETRY_MS;
+  assert.deepEqual(waits, [...Array<number>(CHOKES_PER_DOUBLING).fill(w), ...Array<number>(CHOKES_PER_DOUBLING).fill(2 * w), ...Array<number>(CHOKES_PER_DOUBLING).fill(4 * w)]);
+  assert.equal(o.failures, 0, 'never a fault');
+  assert.equal(o.choked, 3 * CHOKES_PER_DOUBLING);
+  owners.succeeded(o);
+  assert.equal(owners.choked(o), w, 'a good part starts over');
 });
 
 test('a banned owner is never available, its parts stop counting, and it stays banned when it leaves the list', () => {

@@ -38,7 +38,7 @@ export interface BandwidthSettings {
    * null for others. Absent: off.
    */
   origin?: (md5: string) => number | null;
-  /** How long a request turned away by seed spreading is held before the close (> fetch's CHOKED_CLOSE_MIN_MS). Default 1200. */
+  /** How long a request turned away by seed spreading is held before the close. Default REFUSAL_HOLD_MS (0). */
   spreadHoldMs?: number;
   /**
    * Whether we still download anything: false switches the choker to seeding
@@ -51,13 +51,10 @@ export interface BandwidthSettings {
 
 /**
  * How long a refused request is held before the close, unless
- * `choker.admissionWaitMs` says otherwise. The choker refuses at once (0), but
- * today's downloader (fetch.ts) reads only a close after CHOKED_CLOSE_MIN_MS
- * (1 s) as "choked" and counts a quick one as a fault: until it learns the
- * quick close, the policy holds 1.2 s, serving the request as soon as a place
- * frees meanwhile.
+ * `choker.admissionWaitMs` says otherwise: 0, refused at once. Our downloader
+ * reads an immediate close without a byte as "choked" and asks again soon.
  */
-export const REFUSAL_HOLD_MS = 1200;
+export const REFUSAL_HOLD_MS = 0;
 
 export interface BandwidthPolicy {
   upThrottle: RateLimiter;
@@ -115,6 +112,11 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
       if (r.unchokedNow.length || r.chokedNow.length) {
         log?.debug({ round: r.round, mode: r.mode, regular: r.regular, optimistic: r.optimistic, unchoked: r.unchokedNow, choked: r.chokedNow }, 'rechoke');
       }
+    },
+    // Work conservation, visible: a refusal happens only with every place in use or kept for a claimant ahead.
+    onRefuse: (remote, serving, places, reserved) => {
+      settings.choker?.onRefuse?.(remote, serving, places, reserved);
+      log?.debug({ remote, serving, places, reserved }, 'request refused: no free place');
     },
   });
   const upThrottle = createThrottle({ rate: settings.upRate });

@@ -59,6 +59,11 @@ export interface ChokerServiceOptions extends Partial<ChokerOptions> {
   onRound?: (result: RoundResult) => void;
   /** A place fell free; `claimants`: peers refused within claimMs, best first (tell them to ask again). */
   onVacancy?: (claimants: RemoteKey[]) => void;
+  /**
+   * A request was refused: how many distinct peers were being served then, of
+   * how many places, and how many free places were kept for claimants ahead of it.
+   */
+  onRefuse?: (remote: RemoteKey, serving: number, places: number, reserved: number) => void;
 }
 
 export interface ServingPeerStatus extends PeerStatus {
@@ -102,7 +107,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
   private stopped = false;
 
   constructor(options: ChokerServiceOptions = {}) {
-    const { admissionWaitMs = 0, now, random, timers, mode, onRound, onVacancy, ...chokerOptions } = options;
+    const { admissionWaitMs = 0, now, random, timers, mode, onRound, onVacancy, onRefuse, ...chokerOptions } = options;
     if (!(admissionWaitMs >= 0)) throw new RangeError(`admissionWaitMs must be >= 0, got ${admissionWaitMs}`);
     this.choker = new Choker(chokerOptions, random ?? Math.random);
     this.admissionWaitMs = admissionWaitMs;
@@ -111,7 +116,9 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.mode = mode;
     this.onRound = onRound;
     this.onVacancy = onVacancy;
+    this.onRefuse = onRefuse;
   }
+  private readonly onRefuse: ChokerServiceOptions['onRefuse'];
 
   /** Runs a first round now, then one every `rechokeIntervalMs`. Idempotent. */
   start(): void {
@@ -155,6 +162,11 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     if (this.choker.admit(remote, now, this.serving)) return Promise.resolve(this.grant(remote, request));
     if (this.admissionWaitMs === 0) {
       this.refused++;
+      if (this.onRefuse) {
+        const claimants = this.choker.claimants(now);
+        const ahead = claimants.slice(0, Math.max(0, claimants.indexOf(remote))).filter((r) => !this.serving.has(r)).length;
+        this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()));
+      }
       return Promise.resolve(null);
     }
     return new Promise((resolve) => {

@@ -12,7 +12,7 @@ import { MAX_PART_COUNT, type PeerAddress } from '../../protocol/index.js';
 import type { Throttle, TrafficRecorder } from '../bandwidth.js';
 import type { DownloadTuning } from '../config.js';
 import type { LocalAddresses } from '../connect.js';
-import { ConnectionPool, fetchPart, isChoked } from '../fetch.js';
+import { fetchPart, isChoked } from '../fetch.js';
 import type { FileStore } from '../files.js';
 import { sanitizeFileName } from '../sanitize.js';
 import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
@@ -93,7 +93,6 @@ export class Download {
   private readonly reports = new Set<Promise<unknown>>();
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
-  private readonly pool = new ConnectionPool();
   /**
    * Part buffers free for the next fetch. A buffer goes to one fetch, then to
    * `accept` (disk write and md5 are done with it when that settles) and comes
@@ -139,7 +138,6 @@ export class Download {
     }
     this.clearTimers();
     this.schedule?.cancelAll();
-    this.pool.closeAll();
     await Promise.allSettled([...this.pending]);
     await this.partial?.close();
     this.deps.emit(result);
@@ -312,7 +310,6 @@ export class Download {
       connectTimeoutMs: tuning.connectTimeoutMs,
       traffic: this.deps.traffic,
       throttle: this.deps.downThrottle,
-      pool: this.pool,
     });
     const flight: Flight = { part, owner, handle, cancelled: false };
     this.schedule!.add(flight);

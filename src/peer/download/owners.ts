@@ -22,6 +22,8 @@ export interface Owner {
   listed: boolean;
   /** Times it choked us (closed a request unanswered): not faults. */
   choked: number;
+  /** Chokes since its last good part: a long run of them slowly lengthens the wait. */
+  chokedInARow: number;
   /** Parts it gave us that we kept. */
   parts: number;
   /** Why it is never asked again, or null. */
@@ -43,8 +45,15 @@ export interface OwnerSetOptions {
   readonly isSelf: (address: PeerAddress, port: number) => boolean;
 }
 
-/** After an owner choked us, leave it alone this long (plus up to as much again at random). */
-export const CHOKED_RETRY_MS = 1000;
+/**
+ * After an owner choked us (an immediate close: no place free), ask it again
+ * after this long plus up to as much again at random — about a part's time at
+ * a modest rate, so a place that frees is taken soon. Each run of
+ * CHOKES_PER_DOUBLING chokes in a row doubles it (up to maxBackoffMs): an owner
+ * that never has a place for us (a free rider) is asked less and less.
+ */
+export const CHOKED_RETRY_MS = 300;
+export const CHOKES_PER_DOUBLING = 4;
 /** First back-off after a fault; doubles with each further fault up to maxBackoffMs. */
 export const FIRST_BACKOFF_MS = 500;
 
@@ -109,7 +118,7 @@ export class OwnerSet {
           if (known.banned === null) this.onBitmap(known, before, h.bitmap);
         }
       } else {
-        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, parts: 0, banned: null };
+        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned: null };
         this.owners.set(key, owner);
         this.onBitmap(owner, null, h.bitmap);
       }
@@ -130,13 +139,16 @@ export class OwnerSet {
   /** A part came from `o` and was kept. */
   succeeded(o: Owner): void {
     o.failures = 0;
+    o.chokedInARow = 0;
     o.parts++;
   }
 
   /** `o` choked us: no fault, no escalation; others are asked first for a while. Returns the wait. */
   choked(o: Owner): number {
     o.choked++;
-    const wait = CHOKED_RETRY_MS + Math.floor(this.options.random() * CHOKED_RETRY_MS);
+    const base = Math.min(this.options.maxBackoffMs, CHOKED_RETRY_MS * 2 ** Math.floor(o.chokedInARow / CHOKES_PER_DOUBLING));
+    o.chokedInARow++;
+    const wait = base + Math.floor(this.options.random() * base);
     o.backoffUntil = Math.max(o.backoffUntil, this.options.now() + wait);
     return wait;
   }
