@@ -1,7 +1,7 @@
 /**
- * The dashboard in a real browser (Debian's chromium driven by playwright-core)
- * against a real tracker fed over real sockets. If chromium cannot be launched
- * this test fails: it never skips.
+ * The dashboard in a real browser (Chromium driven by playwright-core, found by
+ * test/support/chromium.ts) against a real tracker fed over real sockets. If
+ * Chromium cannot be launched this test fails: it never skips.
  *
  * Screenshots go to a temp dir; with BUGTORRENT_SCREENSHOT=path one is also
  * written there (that is how docs/dashboard.png is made).
@@ -11,11 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDashboard } from '../../src/dashboard/index.js';
 import { FakeView } from './helpers.js';
 import { encodeMessage } from '../../src/protocol/index.js';
 import { startTracker } from '../../src/tracker/index.js';
+import { launchChromium } from '../support/chromium.js';
 import { exchange } from '../support/net.js';
 import { ask, login, reportPart } from './tracker-client.js';
 
@@ -41,19 +42,9 @@ declare const document: {
 declare const window: Record<string, unknown>;
 declare function requestAnimationFrame(callback: () => void): number;
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const MD5_ISO = '5d41402abc4b2a76b9719d911017c592';
 const MD5_TAR = '7d793037a0760186574b0282f2f435e7';
 const PART = 262144;
-
-/** Debian's chromium; throws (failing the test) if it cannot start. */
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-}
 
 /** Waits until `fn` (run in the page) returns true. */
 async function pageUntil<A>(page: Page, fn: (arg: A) => boolean, arg: A, what: string): Promise<void> {
@@ -75,7 +66,7 @@ test('the dashboard shows a shared file and follows part reports live, in chromi
   tracker.addObserver(dash.observer);
   let browser: Browser | undefined;
   try {
-    browser = await launch();
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, colorScheme: 'light' });
     const page = await context.newPage();
     const errors: string[] = [];
@@ -187,7 +178,7 @@ test('hundreds of peers and thousands of parts: canvases, not one node per part'
   view.add('0'.repeat(16), 'e'.repeat(32), 'empty.txt', 0, 1024);
   let browser: Browser | undefined;
   try {
-    browser = await launch();
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(String(err)));
