@@ -13,10 +13,11 @@ import { type Browser, chromium } from 'playwright-core';
 const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 const COMMON_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 /**
- * @sparticuz/chromium's flags are made for serverless sandboxes; these two would
- * turn off the same-origin policy the dashboard is tested under, so they are dropped.
+ * @sparticuz/chromium's flags are made for serverless sandboxes. Two would turn
+ * off the same-origin policy the dashboard is tested under; two would put every
+ * page in one process (then a page's CPU figure would be every page's). Dropped.
  */
-const UNSAFE = new Set(['--disable-web-security', '--allow-running-insecure-content']);
+const UNSAFE = new Set(['--disable-web-security', '--allow-running-insecure-content', '--single-process', '--no-zygote']);
 
 export interface BrowserChoice {
   readonly executablePath: string;
