@@ -49,7 +49,10 @@ export interface DeltaPush {
   /** When the oldest change in this push happened (ms): lag = time shown − oldest. */
   oldest: number | null;
   totals: TotalsJson;
+  /** Files whose row changed. */
   files: FileJson[];
+  /** Files whose holders' bitmaps changed (a page refreshes their summary), row changed or not. */
+  touched: string[];
   peers: { set: PeerRow[]; upd: PeerUpdate[]; gone: number[] };
   events: EventJson[];
   /** Events since the previous push that are not in `events` (part reports beyond the sample). */
@@ -81,6 +84,8 @@ interface Sent {
 
 export class PushBuilder {
   private readonly sent = new Map<string, Sent>();
+  /** md5 -> the file row last pushed, as JSON (unchanged rows are not pushed again). */
+  private readonly sentFiles = new Map<string, string>();
   private nextN = 1;
   private lastSeq: number;
   private lastBin = -Infinity;
@@ -121,10 +126,20 @@ export class PushBuilder {
     this.swarm.closeBins();
     const seq = this.feed.lastSeq;
     const bins = this.swarm.bins(this.lastBin + 1);
-    const files = this.swarm.takeDirtyFiles(this.limits.files).map((f) => this.fileJson(f));
+    const touchedFiles = this.swarm.takeDirtyFiles(this.limits.files);
+    const touched = touchedFiles.map((f) => f.md5);
+    const files: FileJson[] = [];
+    for (const f of touchedFiles) {
+      const json = this.fileJson(f);
+      const text = JSON.stringify(json);
+      if (this.sentFiles.get(f.md5) === text) continue;
+      if (this.sentFiles.size > 100_000) this.sentFiles.clear();
+      this.sentFiles.set(f.md5, text);
+      files.push(json);
+    }
     const views = this.view.peers();
     const peers = this.peerChanges(views);
-    if (seq === this.lastSeq && bins.length === 0 && files.length === 0 && peers.set.length + peers.upd.length + peers.gone.length === 0) return null;
+    if (seq === this.lastSeq && bins.length === 0 && touched.length === 0 && peers.set.length + peers.upd.length + peers.gone.length === 0) return null;
     const others = this.feed.since(this.lastSeq, this.limits.events, NOT_PARTS).events;
     const parts = this.feed.latest(this.limits.partEvents, PARTS).events.filter((e) => e.seq > this.lastSeq);
     const events = mergeBySeq(others, parts);
@@ -137,6 +152,7 @@ export class PushBuilder {
       oldest: this.swarm.takeOldestChange(),
       totals: this.totals(views.length),
       files,
+      touched,
       peers,
       events: events.map((e) => this.describe.event(e)),
       skipped,

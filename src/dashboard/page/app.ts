@@ -10,7 +10,7 @@
 export const APP_JS = String.raw`'use strict';
 (function () {
   var C = window.BTCharts;
-  var MAX_FEED = 150, WINDOW = 300, AUTO_OPEN = 1, SUMMARY_EVERY_MS = 3000, FLASH_MAX = 12;
+  var MAX_FEED = 150, WINDOW = 300, AUTO_OPEN = 1, SUMMARY_EVERY_MS = 4000, FLASH_MAX = 12;
   var files = new Map();   // md5 -> { data, row, detail, open, summary, fetchedAt, version, seen }
   var peers = new Map();   // n -> { data, row, cells }
   var labels = new Map();  // peerId -> 'ip:port', kept after logout for the feed
@@ -94,6 +94,7 @@ export const APP_JS = String.raw`'use strict';
   function applyDelta(d) {
     totals = d.totals; dirty.totals = true;
     d.files.forEach(upsertFile);
+    d.touched.forEach(function (md5) { var e = files.get(md5); if (e) { e.version++; dirty.files.add(md5); } });
     d.peers.set.forEach(upsertPeer);
     d.peers.upd.forEach(function (u) {
       var e = peers.get(u[0]); if (!e) return;
@@ -114,7 +115,7 @@ export const APP_JS = String.raw`'use strict';
   function upsertFile(f) {
     var e = files.get(f.md5);
     if (!e) { e = fileEntry(f); dirty.filesAll = true; }
-    if (e.data !== f && e.data.fileName !== undefined) e.version++;
+    e.version++;
     e.data = f;
     dirty.files.add(f.md5);
   }
@@ -180,8 +181,8 @@ export const APP_JS = String.raw`'use strict';
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
         if (!s) return;
-        var bin = atob(s.counts), counts = new Uint16Array(bin.length >> 1);
-        for (var i = 0; i < counts.length; i++) counts[i] = bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8);
+        var bin = atob(s.counts), w = s.countBytes, counts = new Uint16Array(bin.length / w);
+        for (var i = 0; i < counts.length; i++) counts[i] = w === 1 ? bin.charCodeAt(i) : bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8);
         s.countsArr = counts;
         s.groups.forEach(function (g) { var b = atob(g.cells), a = new Uint8Array(b.length); for (var j = 0; j < b.length; j++) a[j] = b.charCodeAt(j); g.bytes = a; });
         e.summary = s; e.shownVersion = v; e.fetchedAt = Date.now();
