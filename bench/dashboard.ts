@@ -15,10 +15,13 @@
  * latency (a real mouse click on a file row to the frame after it is
  * handled), and the tracker's RPAD p50/p99 with 0 and with `pages` pages.
  * The reference for RPAD latency is the same tracker with no page open.
+ * The RPAD client runs in a worker thread, so that sampling the pages is not
+ * held up by it (and it by them).
  */
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CDPSession, Page } from 'playwright-core';
 import { numberArg } from '../scripts/lib/args.js';
 import { launch, stop, waitFor } from '../scripts/lib/processes.js';
@@ -27,11 +30,11 @@ import { launchChromium, chooseChromium } from '../test/support/chromium.js';
 import { ask, login } from '../test/dashboard/tracker-client.js';
 
 /* Browser globals, as far as the page functions below use them (the project compiles without the DOM lib). */
-declare const window: { clicks: number[] };
+declare const window: { clicks: number[]; lags: number[]; sampling: boolean };
 declare const document: {
   addEventListener(type: 'click', fn: (ev: { timeStamp: number }) => void, capture: boolean): void;
   getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
-  body: { dataset: Record<string, string | undefined> };
+  readonly body: { dataset: Record<string, string | undefined> } | null;
 };
 declare function requestAnimationFrame(callback: () => void): number;
 
@@ -64,7 +67,9 @@ function options(): Options {
 }
 
 /** Open-loop RPADs: `rate` per second, one connection each; latencies of those answered. */
-async function rpadLoad(port: number, rate: number, seconds: number, next: () => Buffer): Promise<{ latencies: number[]; sent: number; failed: number; skipped: number }> {
+interface LoadResult { latencies: number[]; sent: number; failed: number; skipped: number }
+
+async function rpadLoad(port: number, rate: number, seconds: number, next: () => Buffer): Promise<LoadResult> {
   const latencies: number[] = [];
   let sent = 0, failed = 0, skipped = 0, inFlight = 0;
   const MAX_IN_FLIGHT = 512;
@@ -134,6 +139,12 @@ async function openPage(browser: Awaited<ReturnType<typeof launchChromium>>, url
   await page.addInitScript(() => {
     const w = window;
     w.clicks = [];
+    w.lags = [];
+    w.sampling = false;
+    // The page's own lag figure, sampled in the page (no round trip to the bench per sample).
+    setInterval(() => {
+      if (w.sampling && document.body) w.lags.push(Number(document.body.dataset['lagMs'] ?? 'NaN'));
+    }, 250);
     document.addEventListener('click', (ev) => {
       const t0 = ev.timeStamp;
       requestAnimationFrame(() => setTimeout(() => w.clicks.push(performance.now() - t0), 0));
@@ -144,9 +155,12 @@ async function openPage(browser: Awaited<ReturnType<typeof launchChromium>>, url
   return probe;
 }
 
-async function taskSeconds(cdp: CDPSession): Promise<number> {
+const BREAKDOWN = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'] as const;
+
+/** Seconds of main-thread work so far: all tasks, and script, layout and style among them. */
+async function taskSeconds(cdp: CDPSession): Promise<number[]> {
   const { metrics } = await cdp.send('Performance.getMetrics');
-  return metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+  return BREAKDOWN.map((name) => metrics.find((m) => m.name === name)?.value ?? NaN);
 }
 
 async function main(): Promise<void> {
@@ -172,32 +186,33 @@ async function main(): Promise<void> {
     let seed = 1;
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     for (let i = o.files; i < o.peers; i++) for (const md5 of md5s) pairs.push({ sid: sessions[i]!, md5, k: 0, offset: Math.floor(rand() * o.parts), stride: 2 * Math.floor(rand() * (o.parts / 2 - 1)) + 1 });
-    let cursor = 0;
-    const next = (): Buffer => {
-      const p = pairs[cursor++ % pairs.length]!;
-      // An odd stride visits every part of a power-of-two count once; otherwise parts may repeat (an RPAD repeated is still an RPAD).
-      const part = (p.offset + p.k++ * p.stride) % o.parts;
-      return encodeMessage({ command: 'RPAD', sessionId: p.sid, md5: p.md5, part });
-    };
+    const load = new Worker(new URL(import.meta.url), { workerData: { port, parts: o.parts, pairs } });
+    let phases = 0;
+    const run = (seconds: number): Promise<LoadResult> =>
+      new Promise((resolve, reject) => {
+        const id = ++phases;
+        const onMessage = (m: LoadResult & { id: number }): void => {
+          if (m.id !== id) return;
+          load.off('message', onMessage);
+          resolve(m);
+        };
+        load.on('message', onMessage);
+        load.once('error', reject);
+        load.postMessage({ id, rate: o.rate, seconds });
+      });
 
-    await rpadLoad(port, o.rate, 2, next); // warm-up
-    const without = await rpadLoad(port, o.rate, o.seconds, next);
+    await run(2); // warm-up
+    const without = await run(o.seconds);
 
     browser = await launchChromium();
     const probes: PageProbe[] = [];
     for (let i = 0; i < o.pages; i++) probes.push(await openPage(browser, url));
-    await rpadLoad(port, o.rate, 2, next); // the pages settle under load
+    await run(2); // the pages settle under load
     const cpu0 = await Promise.all(probes.map((p) => taskSeconds(p.cdp)));
     const bytes0 = probes.map((p) => ({ sse: p.sse, all: p.all }));
-    const lags: number[] = [];
+    await Promise.all(probes.map((p) => p.page.evaluate(() => (window.sampling = true))));
     const t0 = performance.now();
     let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const p of probes) lags.push(Number(await p.page.evaluate(() => document.body.dataset['lagMs'] ?? 'NaN')));
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    })();
     const clicker = (async () => {
       const page = probes[0]!.page;
       for (let i = 0; i < 8 && sampling; i++) {
@@ -205,12 +220,16 @@ async function main(): Promise<void> {
         await page.click(`tr.file[data-md5="${md5s[i % md5s.length]}"]`);
       }
     })();
-    const withPages = await rpadLoad(port, o.rate, o.seconds, next);
+    const withPages = await run(o.seconds);
+    await load.terminate();
     sampling = false;
-    await Promise.all([sampler, clicker]);
+    await clicker;
+    const lags = (await Promise.all(probes.map((p) => p.page.evaluate(() => ((window.sampling = false), window.lags))))).flat().filter((x) => Number.isFinite(x));
     const wall = (performance.now() - t0) / 1000;
     const cpu1 = await Promise.all(probes.map((p) => taskSeconds(p.cdp)));
-    const cpu = probes.map((_, i) => (cpu1[i]! - cpu0[i]!) / wall);
+    const share = (k: number): number[] => probes.map((_, i) => (cpu1[i]![k]! - cpu0[i]![k]!) / wall);
+    const cpu = share(0);
+    const [script, layout, style] = [share(1), share(2), share(3)];
     const sse = probes.map((p, i) => (p.sse - bytes0[i]!.sse) / wall);
     const all = probes.map((p, i) => (p.all - bytes0[i]!.all) / wall);
     const clicks = await probes[0]!.page.evaluate(() => window.clicks);
@@ -220,6 +239,7 @@ async function main(): Promise<void> {
     const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB/s`;
     const ms = (x: number): string => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
     rows.push([`page CPU, main thread (mean / max of ${o.pages})`, `${(100 * mean(cpu)).toFixed(1)} % / ${(100 * Math.max(...cpu)).toFixed(1)} %`, '≤ 10 %', (mean(cpu) / 0.1).toFixed(2)]);
+    rows.push(['  of which script / layout / style (mean)', `${(100 * mean(script)).toFixed(1)} / ${(100 * mean(layout)).toFixed(1)} / ${(100 * mean(style)).toFixed(1)} %`, '', '']);
     rows.push(['SSE bytes per page (mean / max)', `${kib(mean(sse))} / ${kib(Math.max(...sse))}`, '≤ 20 KiB/s', (mean(sse) / 20480).toFixed(2)]);
     rows.push(['all bytes per page, SSE + holder summaries', kib(mean(all)), '≤ 20 KiB/s', (mean(all) / 20480).toFixed(2)]);
     rows.push(['lag (p95 / max of samples)', `${ms(quantile(lags, 0.95))} / ${ms(Math.max(...lags))}`, '≤ 1000 ms', (quantile(lags, 0.95) / 1000).toFixed(2)]);
@@ -227,6 +247,7 @@ async function main(): Promise<void> {
     const p99a = quantile(without.latencies, 0.99), p99b = quantile(withPages.latencies, 0.99);
     rows.push(['RPAD p50, 0 pages → ' + o.pages + ' pages', `${ms(quantile(without.latencies, 0.5))} → ${ms(quantile(withPages.latencies, 0.5))}`, 'unchanged', (quantile(withPages.latencies, 0.5) / quantile(without.latencies, 0.5)).toFixed(2)]);
     rows.push(['RPAD p99, 0 pages → ' + o.pages + ' pages', `${ms(p99a)} → ${ms(p99b)}`, 'unchanged', (p99b / p99a).toFixed(2)]);
+    rows.push(['RPADs sent per second (0 pages; with pages)', `${(without.sent / o.seconds).toFixed(0)}; ${(withPages.sent / o.seconds).toFixed(0)}`, `${o.rate}`, (withPages.sent / o.seconds / o.rate).toFixed(2)]);
     rows.push(['RPADs answered / sent (0 pages; with pages)', `${without.latencies.length}/${without.sent}; ${withPages.latencies.length}/${withPages.sent}`, 'all', ((withPages.latencies.length / Math.max(1, withPages.sent))).toFixed(2)]);
     Object.assign(results, { options: o, browser: browserChoice.source, cpu, sse, all, lags, clicks, without: { p50: quantile(without.latencies, 0.5), p99: p99a, sent: without.sent, failed: without.failed, skipped: without.skipped }, withPages: { p50: quantile(withPages.latencies, 0.5), p99: p99b, sent: withPages.sent, failed: withPages.failed, skipped: withPages.skipped } });
     if (o.json) {
@@ -245,4 +266,18 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (isMainThread) await main();
+else {
+  // The RPAD client: phases on request, each answered with its latencies.
+  const { port, parts, pairs } = workerData as { port: number; parts: number; pairs: { sid: string; md5: string; k: number; offset: number; stride: number }[] };
+  let cursor = 0;
+  const next = (): Buffer => {
+    const p = pairs[cursor++ % pairs.length]!;
+    // An odd stride visits every part of a power-of-two count once; otherwise parts may repeat (an RPAD repeated is still an RPAD).
+    const part = (p.offset + p.k++ * p.stride) % parts;
+    return encodeMessage({ command: 'RPAD', sessionId: p.sid, md5: p.md5, part });
+  };
+  parentPort!.on('message', (m: { id: number; rate: number; seconds: number }) => {
+    void rpadLoad(port, m.rate, m.seconds, next).then((r) => parentPort!.postMessage({ id: m.id, ...r }));
+  });
+}

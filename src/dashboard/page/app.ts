@@ -32,12 +32,21 @@ export const APP_JS = String.raw`'use strict';
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
-  /* Text only when it changed; the highlight is a Web Animation (no layout read). */
+  /* Text only when it changed. The highlight is a Web Animation (no layout read), at most one per
+     node every few seconds: an animation repaints every frame while it runs, and values that change
+     several times a second would keep the page painting at 60 frames a second. */
+  var FLASH_EVERY_MS = 5000;
   function setText(node, text, flash) {
     text = String(text);
     if (node.textContent === text) return false;
     node.textContent = text;
-    if (flash && node.animate) node.animate([{ backgroundColor: palette.bump }, { backgroundColor: 'transparent' }], { duration: 1200, easing: 'ease-out' });
+    if (flash && node.animate) {
+      var t = Date.now();
+      if (!(t - (node.flashedAt || 0) < FLASH_EVERY_MS)) {
+        node.flashedAt = t;
+        node.animate([{ backgroundColor: palette.bump }, { backgroundColor: 'transparent' }], { duration: 900, easing: 'ease-out' });
+      }
+    }
     return true;
   }
   function fmtBytes(n) {
@@ -364,7 +373,7 @@ export const APP_JS = String.raw`'use strict';
     var chartW = widthOf($('chart-throughput').parentNode, 600), peerW = widthOf($('peer-chart').parentNode, 600);
     if (dirty.totals && totals) {
       setText($('stat-peers'), fmtInt(totals.peers), true); setText($('stat-files'), fmtInt(totals.files), true);
-      setText($('stat-parts'), fmtInt(totals.fileParts), true); setText($('stat-owned'), fmtInt(totals.partsRegistered), true);
+      setText($('stat-parts'), fmtInt(totals.fileParts), true); setText($('stat-owned'), fmtInt(totals.partsRegistered));
     }
     if (dirty.filesAll) {
       var body = $('files-body'), cursor = body.firstChild, list = [];

@@ -97,14 +97,12 @@ canvas { display: block; width: 100%; }
 .summary { font-weight: 600; }
 
 #feed { list-style: none; margin: 0; padding: 0; }
-.ev { display: grid; grid-template-columns: auto auto 1fr; gap: 10px; align-items: baseline; padding: 5px 2px; border-bottom: 1px solid var(--border); animation: arrive .6s ease-out; }
+.ev { display: grid; grid-template-columns: auto auto 1fr; gap: 10px; align-items: baseline; padding: 5px 2px; border-bottom: 1px solid var(--border); }
 .ev .what { overflow-wrap: anywhere; }
 .badge { font-size: 10.5px; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; padding: 1px 7px; border-radius: 999px;
   color: var(--c); background: color-mix(in srgb, var(--c) 14%, transparent); min-width: 60px; text-align: center; }
 .ev.login { --c: var(--login); } .ev.add { --c: var(--add); } .ev.part { --c: var(--part); }
 .ev.logout { --c: var(--logout); } .ev.refused { --c: var(--refused); }
-@keyframes arrive { from { background: var(--bump); } to { background: transparent; } }
-@media (prefers-reduced-motion: reduce) { .ev { animation: none; } }
 
 #tooltip { position: fixed; z-index: 10; pointer-events: none; padding: 4px 8px; border-radius: 6px; font-size: 12px;
   background: var(--text); color: var(--panel); box-shadow: 0 2px 8px rgba(0,0,0,.25); white-space: nowrap; }
