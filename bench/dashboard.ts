@@ -18,6 +18,7 @@
  * The RPAD client runs in a worker thread, so that sampling the pages is not
  * held up by it (and it by them).
  */
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -112,6 +113,16 @@ async function rpadLoad(port: number, rate: number, seconds: number, next: () =>
   return { latencies, sent, failed, skipped };
 }
 
+/** CPU seconds a process has used (Linux /proc; clock ticks of 1/100 s), NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -202,7 +213,9 @@ async function main(): Promise<void> {
       });
 
     await run(2); // warm-up
+    let cpuAt = cpuSeconds(tracker.pid);
     const without = await run(o.seconds);
+    const trackerCpuWithout = cpuSeconds(tracker.pid) - cpuAt;
 
     browser = await launchChromium();
     const probes: PageProbe[] = [];
@@ -220,7 +233,9 @@ async function main(): Promise<void> {
         await page.click(`tr.file[data-md5="${md5s[i % md5s.length]}"]`);
       }
     })();
+    cpuAt = cpuSeconds(tracker.pid);
     const withPages = await run(o.seconds);
+    const trackerCpuWith = cpuSeconds(tracker.pid) - cpuAt;
     await load.terminate();
     sampling = false;
     await clicker;
@@ -247,9 +262,11 @@ async function main(): Promise<void> {
     const p99a = quantile(without.latencies, 0.99), p99b = quantile(withPages.latencies, 0.99);
     rows.push(['RPAD p50, 0 pages → ' + o.pages + ' pages', `${ms(quantile(without.latencies, 0.5))} → ${ms(quantile(withPages.latencies, 0.5))}`, 'unchanged', (quantile(withPages.latencies, 0.5) / quantile(without.latencies, 0.5)).toFixed(2)]);
     rows.push(['RPAD p99, 0 pages → ' + o.pages + ' pages', `${ms(p99a)} → ${ms(p99b)}`, 'unchanged', (p99b / p99a).toFixed(2)]);
+    const usWithout = (1e6 * trackerCpuWithout) / without.latencies.length, usWith = (1e6 * trackerCpuWith) / withPages.latencies.length;
+    rows.push([`tracker CPU per RPAD, 0 → ${o.pages} pages (pushes and summaries included)`, `${usWithout.toFixed(0)} µs → ${usWith.toFixed(0)} µs`, 'unchanged', (usWith / usWithout).toFixed(2)]);
     rows.push(['RPADs sent per second (0 pages; with pages)', `${(without.sent / o.seconds).toFixed(0)}; ${(withPages.sent / o.seconds).toFixed(0)}`, `${o.rate}`, (withPages.sent / o.seconds / o.rate).toFixed(2)]);
     rows.push(['RPADs answered / sent (0 pages; with pages)', `${without.latencies.length}/${without.sent}; ${withPages.latencies.length}/${withPages.sent}`, 'all', ((withPages.latencies.length / Math.max(1, withPages.sent))).toFixed(2)]);
-    Object.assign(results, { options: o, browser: browserChoice.source, cpu, sse, all, lags, clicks, without: { p50: quantile(without.latencies, 0.5), p99: p99a, sent: without.sent, failed: without.failed, skipped: without.skipped }, withPages: { p50: quantile(withPages.latencies, 0.5), p99: p99b, sent: withPages.sent, failed: withPages.failed, skipped: withPages.skipped } });
+    Object.assign(results, { options: o, browser: browserChoice.source, cpu, sse, all, lags, clicks, without: { p50: quantile(without.latencies, 0.5), p99: p99a, sent: without.sent, failed: without.failed, skipped: without.skipped }, trackerCpuUsPerRpad: { without: usWithout, with: usWith }, withPages: { p50: quantile(withPages.latencies, 0.5), p99: p99b, sent: withPages.sent, failed: withPages.failed, skipped: withPages.skipped } });
     if (o.json) {
       console.log(JSON.stringify(results));
       return;

@@ -10,7 +10,7 @@
 export const APP_JS = String.raw`'use strict';
 (function () {
   var C = window.BTCharts;
-  var MAX_FEED = 150, WINDOW = 300, AUTO_OPEN = 1, SUMMARY_EVERY_MS = 4000, FLASH_MAX = 12;
+  var MAX_FEED = 150, WINDOW = 300, AUTO_OPEN = 1, SUMMARY_EVERY_MS = 5000, FLASH_MAX = 12;
   var files = new Map();   // md5 -> { data, row, detail, open, summary, fetchedAt, version, seen }
   var peers = new Map();   // n -> { data, row, cells }
   var labels = new Map();  // peerId -> 'ip:port', kept after logout for the feed
@@ -29,6 +29,19 @@ export const APP_JS = String.raw`'use strict';
     queue();
   });
   function widthOf(node, fallback) { var w = widths.get(node); return w > 0 ? w : fallback; }
+  /* Peer rows are written only while on screen (in the table's scroll box); the others wait, marked stale,
+     until they scroll into view: hundreds of rows changing every second cost a dozen writes, not hundreds. */
+  var onScreen = null;
+  function watchRows() {
+    onScreen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (en) {
+        var e = peers.get(Number(en.target.dataset.n));
+        if (!e) return;
+        e.visible = en.isIntersecting;
+        if (e.visible && e.stale) { dirty.peers.add(e.data.n); queue(); }
+      });
+    }, { root: $('peers-scroll'), rootMargin: '200px 0px' });
+  }
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
@@ -92,7 +105,7 @@ export const APP_JS = String.raw`'use strict';
     var keep = new Set();
     s.files.forEach(function (f) { keep.add(f.md5); upsertFile(f); });
     files.forEach(function (e, md5) { if (!keep.has(md5)) { e.row.remove(); e.detail.remove(); files.delete(md5); } });
-    peers.forEach(function (e) { e.row.remove(); });
+    peers.forEach(function (e) { if (onScreen) onScreen.unobserve(e.row); e.row.remove(); });
     peers.clear();
     s.peers.forEach(upsertPeer);
     kinds = { login: [], add: [], part: [], logout: [] };
@@ -111,7 +124,7 @@ export const APP_JS = String.raw`'use strict';
       if (u.length > 5) { e.data.lastSeen = u[5]; anyLastSeen = true; }
       dirty.peers.add(u[0]);
     });
-    d.peers.gone.forEach(function (n) { var e = peers.get(n); if (e) { e.row.remove(); peers.delete(n); dirty.peersAll = true; } });
+    d.peers.gone.forEach(function (n) { var e = peers.get(n); if (e) { if (onScreen) onScreen.unobserve(e.row); e.row.remove(); peers.delete(n); dirty.peersAll = true; } });
     if (d.bins.length) {
       var last = bins.length ? bins[bins.length - 1].t : -Infinity;
       d.bins.forEach(function (b) { if (b.t > last) bins.push(b); });
@@ -246,14 +259,17 @@ export const APP_JS = String.raw`'use strict';
 
   /* ---------- peers ---------- */
   function peerEntry(p) {
-    var row = el('tr'); row.dataset.peer = p.ip4 + ':' + p.port;
+    var row = el('tr'); row.dataset.peer = p.ip4 + ':' + p.port; row.dataset.n = String(p.n);
     var since = el('td', 'since'); since.append(el('span', 'ago'), el('span', 'at muted'));
     var cells = { held: el('td', 'num held'), progress: el('td', 'num progress'), served: el('td', 'num served'), seen: el('td', 'seen') };
     var v6 = el('td', 'mono v6', p.ip6Compact); v6.title = p.ip6;
     row.append(el('td', 'mono addr', p.ip4), v6, el('td', 'num mono', String(p.port)), since, cells.progress, cells.held, cells.served, cells.seen);
-    return { data: p, row: row, since: since, cells: cells };
+    if (onScreen) onScreen.observe(row);
+    return { data: p, row: row, since: since, cells: cells, visible: false, stale: true };
   }
   function renderPeer(e, flash) {
+    if (!e.visible) { e.stale = true; return; }
+    e.stale = false;
     var p = e.data, c = e.cells;
     setText(c.held, fmtInt(p.held), flash);
     setText(c.progress, pct(p.held, p.of));
@@ -459,6 +475,7 @@ export const APP_JS = String.raw`'use strict';
 
   document.addEventListener('DOMContentLoaded', function () {
     loadPalette();
+    watchRows();
     ['chart-throughput', 'chart-completion', 'peer-chart'].forEach(function (id) { resized.observe($(id).parentNode); });
     tooltip($('chart-throughput'), C.linesTip); tooltip($('chart-completion'), C.linesTip); tooltip($('peer-chart'), C.peersTip);
     document.querySelectorAll('#feed-filter input').forEach(function (box) {

@@ -58,7 +58,7 @@ export const INDEX_HTML = String.raw`<!doctype html>
       <p class="muted note" id="served-note">Each column is a peer, sorted by progress (its parts over the parts of the files it holds).
         <b>Served</b> is an estimate: the tracker never sees a transfer. When a peer reports a part, the peers that the tracker
         listed as holding that part just before share the credit equally. Parts got from peers that never reported them count for nobody.</p>
-      <div class="scroll tall">
+      <div class="scroll tall" id="peers-scroll">
         <table id="peers">
           <thead><tr><th>IPv4</th><th>IPv6</th><th class="num">Port</th><th>Logged in</th><th class="num">Progress</th><th class="num">Parts held</th><th class="num">Served ≈</th><th class="seen">Last seen</th></tr></thead>
           <tbody id="peers-body"></tbody>
