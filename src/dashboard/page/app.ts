@@ -252,8 +252,9 @@ export const APP_JS = String.raw`'use strict';
       return g.peers.length === 1 ? g.peers[0] + '  ' + pct(g.held[0], s.parts) : g.peers.length + ' peers  ' + pct(g.held[0], s.parts) + '\u2013' + pct(g.held[1], s.parts);
     });
     var grouped = s.groups.some(function (g) { return g.peers.length > 1; });
-    setText(e.card.querySelector('.rows-note'), s.holders === 0 ? 'no logged-in holder' : plural(s.holders, 'peer') +
-      (grouped ? ' in ' + s.groups.length + ' groups of neighbours by parts held (hover for names)' : ''));
+    // Summaries are refreshed every few seconds at most: say when this one is from.
+    setText(e.card.querySelector('.rows-note'), (s.holders === 0 ? 'no logged-in holder' : plural(s.holders, 'peer') +
+      (grouped ? ' in ' + s.groups.length + ' groups of neighbours by parts held (hover for names)' : '')) + ' \u00B7 as of ' + clock(e.fetchedAt));
   }
   function swatch(n, max) { var s = el('i', 'sw'); s.style.background = C.heatColor(palette, n, max); s.title = plural(n, 'holder'); return s; }
 
