@@ -25,6 +25,8 @@ export interface FileJson {
   parts: number;
   holders: number;
   completeCopies: number;
+  /** Holders with every part (from the dashboard's own index; absent for a file it does not track). */
+  fullHolders?: number;
 }
 
 export interface PeerJson {

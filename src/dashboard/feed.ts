@@ -1,7 +1,9 @@
 /**
- * The dashboard's memory of recent tracker events: a bounded ring buffer of
+ * The dashboard's memory of recent tracker events: bounded ring buffers of
  * sequence-numbered entries, each labelled for humans (peer address, file
  * name) at the moment it happened, since a logged-out peer is gone from the view.
+ * Part reports have a ring of their own: thousands a second would otherwise
+ * push every login, file and logout out of memory within a second.
  */
 import { compressIPv6, formatHostPort, type PeerAddress } from '../protocol/address.js';
 import type { TrackerEvent, TrackerView } from '../tracker/events.js';
@@ -47,6 +49,11 @@ export class Ring<T> {
     return out;
   }
 
+  /** The i-th oldest item (0 ≤ i < size). */
+  at(i: number): T {
+    return this.items[(this.start + i) % this.capacity] as T;
+  }
+
   /** The newest `n` items, oldest first. */
   last(n: number): T[] {
     const k = Math.max(0, Math.min(n, this.count));
@@ -54,6 +61,18 @@ export class Ring<T> {
     for (let i = this.count - k; i < this.count; i++) out.push(this.items[(this.start + i) % this.capacity] as T);
     return out;
   }
+}
+
+/** Index of the first entry with seq > since (entries are in seq order). */
+function firstAfter(ring: Ring<FeedEntry>, since: number): number {
+  let lo = 0;
+  let hi = ring.size;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ring.at(mid).seq > since) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 export function peerLabel(address: PeerAddress, port: number): string {
@@ -72,8 +91,19 @@ const MAX_FILE_NAMES = 10_000;
 /** How often a miss may trigger a scan of the view (the view can be large). */
 const REFRESH_EVERY_MS = 1000;
 
+export type EventType = TrackerEvent['type'];
+export const EVENT_TYPES: readonly EventType[] = ['login', 'add', 'part', 'logout', 'logout-refused'];
+
+/** A page of the feed: events in seq order and whether more follow in that direction. */
+export interface FeedPage {
+  events: FeedEntry[];
+  /** More matching events kept beyond this page (after it for `since`, before it for `latest`). */
+  more: boolean;
+}
+
 export class Feed {
-  private readonly ring: Ring<FeedEntry>;
+  private readonly parts: Ring<FeedEntry>;
+  private readonly others: Ring<FeedEntry>;
   private seq = 0;
   private readonly sessions = new Map<string, string>();
   private readonly fileNames = new Map<string, string>();
@@ -85,15 +115,17 @@ export class Feed {
     capacity = 1000,
     private readonly now: () => number = Date.now,
   ) {
-    this.ring = new Ring(capacity);
+    this.parts = new Ring(capacity);
+    this.others = new Ring(capacity);
   }
 
   get lastSeq(): number {
     return this.seq;
   }
 
+  /** Entries kept of each ring (part reports; everything else). */
   get capacity(): number {
-    return this.ring.capacity;
+    return this.parts.capacity;
   }
 
   record(event: TrackerEvent): FeedEntry {
@@ -109,19 +141,56 @@ export class Feed {
     const peer = this.peer(event.sessionId);
     if (event.type === 'logout' || event.type === 'drop') this.sessions.delete(event.sessionId);
     const entry: FeedEntry = { ...event, seq: ++this.seq, ...(peer !== undefined ? { peer } : {}), ...(fileName !== undefined ? { fileName } : {}) };
-    this.ring.push(entry);
+    (event.type === 'part' ? this.parts : this.others).push(entry);
     return entry;
   }
 
-  /** Entries with seq > since, oldest first, at most `limit` (the newest ones). */
-  since(since: number, limit: number): FeedEntry[] {
-    const missing = this.seq - since;
-    if (missing <= 0) return [];
-    return this.ring.last(Math.min(missing, limit));
+  /** The first `limit` kept entries with seq > since (of `types`, default all), oldest first. */
+  since(since: number, limit: number, types: ReadonlySet<EventType> | null = null): FeedPage {
+    const out: FeedEntry[] = [];
+    const rings = this.rings(types);
+    const pos = rings.map((r) => firstAfter(r, since));
+    while (out.length <= limit) {
+      let best = -1;
+      for (let k = 0; k < rings.length; k++) {
+        const r = rings[k]!;
+        while (pos[k]! < r.size && types && !types.has(r.at(pos[k]!).type)) pos[k]!++;
+        if (pos[k]! < r.size && (best < 0 || r.at(pos[k]!).seq < rings[best]!.at(pos[best]!).seq)) best = k;
+      }
+      if (best < 0) break;
+      out.push(rings[best]!.at(pos[best]!++));
+    }
+    const more = out.length > limit;
+    if (more) out.pop();
+    return { events: out, more };
   }
 
-  latest(limit: number): FeedEntry[] {
-    return this.ring.last(limit);
+  /** The newest `limit` kept entries (of `types`, default all), oldest first. */
+  latest(limit: number, types: ReadonlySet<EventType> | null = null): FeedPage {
+    const out: FeedEntry[] = [];
+    const rings = this.rings(types);
+    const pos = rings.map((r) => r.size - 1);
+    while (out.length <= limit) {
+      let best = -1;
+      for (let k = 0; k < rings.length; k++) {
+        const r = rings[k]!;
+        while (pos[k]! >= 0 && types && !types.has(r.at(pos[k]!).type)) pos[k]!--;
+        if (pos[k]! >= 0 && (best < 0 || r.at(pos[k]!).seq > rings[best]!.at(pos[best]!).seq)) best = k;
+      }
+      if (best < 0) break;
+      out.push(rings[best]!.at(pos[best]!--));
+    }
+    const more = out.length > limit;
+    if (more) out.pop();
+    return { events: out.reverse(), more };
+  }
+
+  private rings(types: ReadonlySet<EventType> | null): Ring<FeedEntry>[] {
+    if (!types) return [this.parts, this.others];
+    const out: Ring<FeedEntry>[] = [];
+    if (types.has('part')) out.push(this.parts);
+    if ([...types].some((t) => t !== 'part')) out.push(this.others);
+    return out;
   }
 
   private peer(sessionId: string): string | undefined {

@@ -12,10 +12,13 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { RequestRecord, TrackerEvent, TrackerObserver, TrackerView } from '../tracker/events.js';
 import { ApiModel, type BitmapEncoding } from './api.js';
-import { Feed } from './feed.js';
+import { EVENT_TYPES, type EventType, Feed } from './feed.js';
 import { createTrackerMetrics } from './metrics.js';
-import { APP_CSS, APP_JS, FAVICON_SVG, INDEX_HTML } from './page/index.js';
+import { APP_CSS, APP_JS, CHARTS_JS, FAVICON_SVG, INDEX_HTML } from './page/index.js';
+import { PushBuilder } from './push.js';
 import { StreamHub } from './stream.js';
+import { MAX_COLS, MAX_GROUPS, type HolderSummary, summarise } from './summary.js';
+import { Swarm } from './swarm.js';
 
 export interface DashboardOptions {
   view: TrackerView;
@@ -26,8 +29,12 @@ export interface DashboardOptions {
   logger?: Logger;
   /** Minimum time between two pushes on /api/stream (ms); default 250. */
   pushIntervalMs?: number;
-  /** Events kept for /api/events and late stream clients; default 1000. */
+  /** Events kept for /api/events and late stream clients, per ring (part reports; the rest); default 1000. */
   eventCapacity?: number;
+  /** Width of a chart bin (ms); default 1000. */
+  binMs?: number;
+  /** Injected clock (tests). */
+  now?: () => number;
   /** Stream clients accepted at once; default 64. */
   maxStreamClients?: number;
   /** Process metrics (CPU, memory, event loop) in /metrics; default true. */
@@ -45,9 +52,11 @@ export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 const MAX_URL = 2048;
-/** Events per push and per /api/events reply, at most. */
+/** Events per /api/events reply, at most. */
 const MAX_EVENTS = 200;
-const MD5_PATH = /^\/api\/files\/([0-9A-Fa-f]{32})(\/holders)?$/;
+const MD5_PATH = /^\/api\/files\/([0-9A-Fa-f]{32})(\/holders|\/summary)?$/;
+/** A holder summary is recomputed at most this often per file and shape (every page asks for the same). */
+const SUMMARY_TTL_MS = 1000;
 
 class HttpError extends Error {
   constructor(
@@ -70,36 +79,58 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const log = (options.logger ?? silentLogger()).child({ component: 'dashboard' });
   const host = options.host ?? DEFAULT_HTTP_HOST;
   const metrics = createTrackerMetrics(view, { defaultMetrics: options.defaultMetrics });
-  const feed = new Feed(view, options.eventCapacity ?? 1000);
+  const now = options.now ?? Date.now;
+  const feed = new Feed(view, options.eventCapacity ?? 1000, now);
   const model = new ApiModel(view);
+  const swarm = new Swarm(view, { now, binMs: options.binMs });
+  const pushes = new PushBuilder(view, swarm, feed, model, undefined, now);
+  const summaries = new Map<string, { at: number; version: number; body: HolderSummary }>();
   // Bound to loopback: refuse other Host names, so a web page cannot reach us by DNS rebinding.
   const loopbackOnly = isLoopbackHost(host);
-
-  const state = (changed: string[] | 'all', sinceSeq: number): { id: number; data: unknown } => {
-    const files = model.files();
-    const peers = model.peers();
-    const seq = feed.lastSeq;
-    const events = (sinceSeq < 0 ? feed.latest(MAX_EVENTS) : feed.since(sinceSeq, MAX_EVENTS)).map((e) => model.event(e));
-    return { id: seq, data: { seq, at: Date.now(), totals: model.totals(files, peers), files, peers, events, changed } };
-  };
 
   const hub = new StreamHub({
     intervalMs: options.pushIntervalMs ?? 250,
     heartbeatMs: 15_000,
     maxClients: options.maxStreamClients ?? 64,
-    snapshot: state,
+    state: (lastEventId) => {
+      const data = pushes.state(lastEventId);
+      return { id: data.seq, data };
+    },
+    delta: () => {
+      const data = pushes.delta();
+      return data && { id: data.seq, data };
+    },
     onClients: (n) => metrics.sseClients(n),
     onError: (err) => log.error({ err }, 'dashboard push failed'),
+    now,
   });
+  // Bins close on the clock, also when nothing happens: the charts keep moving.
+  const ticker = setInterval(() => {
+    if (swarm.closeBins() > 0) hub.touch();
+  }, Math.max(50, Math.floor(swarm.binWidth / 4)));
+  ticker.unref();
+
+  const summary = (md5: string, groups: number, cols: number): HolderSummary | undefined => {
+    const file = swarm.files.get(md5);
+    if (!file) return undefined;
+    const key = `${md5}/${groups}/${cols}`;
+    const hit = summaries.get(key);
+    const t = now();
+    if (hit && (hit.version === file.version || t - hit.at < SUMMARY_TTL_MS)) return hit.body;
+    const labels = new Map(view.peers().map((p) => [p.sessionId, `${p.address.ip4}:${p.port}`]));
+    const body = summarise(file, (sid) => labels.get(sid) ?? '?', groups, cols);
+    if (summaries.size > 256) summaries.clear();
+    summaries.set(key, { at: t, version: file.version, body });
+    return body;
+  };
 
   const observer: TrackerObserver = {
     event(event: TrackerEvent) {
       try {
         metrics.event(event);
         feed.record(event);
-        if (event.type === 'add' || event.type === 'part') hub.touch(event.md5);
-        else if (event.type === 'logout-refused') hub.touch();
-        else hub.touch('all');
+        swarm.event(event);
+        hub.touch();
       } catch (err) {
         log.error({ err }, 'dashboard observer failed on an event');
       }
@@ -151,6 +182,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return send(req, res, 200, 'text/html; charset=utf-8', INDEX_HTML, { 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-cache' });
       case '/app.js':
         return send(req, res, 200, 'text/javascript; charset=utf-8', APP_JS, { 'Cache-Control': 'no-cache' });
+      case '/charts.js':
+        return send(req, res, 200, 'text/javascript; charset=utf-8', CHARTS_JS, { 'Cache-Control': 'no-cache' });
       case '/app.css':
         return send(req, res, 200, 'text/css; charset=utf-8', APP_CSS, { 'Cache-Control': 'no-cache' });
       case '/favicon.svg':
@@ -162,7 +195,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       }
       case '/api':
         return json(req, res, {
-          endpoints: ['/api/summary', '/api/files', '/api/files/{md5}', '/api/files/{md5}/holders?encoding=base64|hex', '/api/peers', '/api/events?since=&limit=', '/api/stream', '/metrics'],
+          endpoints: ['/api/summary', '/api/files', '/api/files/{md5}', '/api/files/{md5}/holders?encoding=base64|hex', '/api/files/{md5}/summary?groups=&cols=', '/api/peers', '/api/events?since=&limit=&types=', '/api/stream', '/metrics'],
         });
       case '/api/summary': {
         const files = model.files();
@@ -170,14 +203,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return json(req, res, { ...model.totals(files, peers), seq: feed.lastSeq, streamClients: hub.size });
       }
       case '/api/files':
-        return json(req, res, { files: model.files() });
+        return json(req, res, { files: model.files().map((f) => withFullHolders(f, swarm)) });
       case '/api/peers':
         return json(req, res, { peers: model.peers() });
       case '/api/events': {
         const since = intParam(q, 'since', 0, Number.MAX_SAFE_INTEGER, -1);
         const limit = intParam(q, 'limit', 1, MAX_EVENTS, MAX_EVENTS);
-        const entries = since < 0 ? feed.latest(limit) : feed.since(since, limit);
-        return json(req, res, { seq: feed.lastSeq, capacity: feed.capacity, events: entries.map((e) => model.event(e)) });
+        const types = typesParam(q);
+        const page = since < 0 ? feed.latest(limit, types) : feed.since(since, limit, types);
+        const events = page.events.map((e) => model.event(e));
+        return json(req, res, { seq: feed.lastSeq, capacity: feed.capacity, events, more: page.more, ...(since >= 0 ? { next: events.at(-1)?.seq ?? since } : {}) });
       }
       case '/api/stream': {
         if (req.method === 'HEAD') return send(req, res, 200, 'text/event-stream; charset=utf-8', '');
@@ -190,6 +225,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const m = MD5_PATH.exec(path);
     if (m) {
       const md5 = m[1] as string;
+      if (m[2] === '/summary') {
+        const body = summary(md5, intParam(q, 'groups', 1, MAX_GROUPS, 24), intParam(q, 'cols', 1, MAX_COLS, 320));
+        if (!body) throw new HttpError(404, 'unknown file');
+        return json(req, res, body);
+      }
       if (m[2]) {
         const encoding = q.get('encoding') ?? 'base64';
         if (encoding !== 'base64' && encoding !== 'hex') throw new HttpError(400, 'encoding must be base64 or hex');
@@ -199,7 +239,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       }
       const file = model.file(md5);
       if (!file) throw new HttpError(404, 'unknown file');
-      return json(req, res, file);
+      return json(req, res, withFullHolders(file, swarm));
     }
     throw new HttpError(404, 'not found');
   };
@@ -234,6 +274,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       });
     });
   } catch (err) {
+    clearInterval(ticker);
     hub.close();
     throw err;
   }
@@ -248,6 +289,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     observer,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        clearInterval(ticker);
         hub.close();
         server.close(() => resolve());
         server.closeAllConnections();
@@ -267,6 +309,23 @@ export function isLoopbackHost(hostHeader: string | undefined): boolean {
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (/^127(\.\d{1,3}){3}$/.test(name)) return true;
   return name === '::1' || name === '0:0:0:0:0:0:0:1' || name === '::ffff:127.0.0.1';
+}
+
+/** `types=login,add,part,logout,logout-refused` (any of them, comma-separated); null: all. */
+function typesParam(q: URLSearchParams): ReadonlySet<EventType> | null {
+  const text = q.get('types');
+  if (text === null || text === '') return null;
+  const out = new Set<EventType>();
+  for (const t of text.split(',')) {
+    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new HttpError(400, `types must be among ${EVENT_TYPES.join(',')}`);
+    out.add(t as EventType);
+  }
+  return out;
+}
+
+function withFullHolders<F extends { md5: string }>(f: F, swarm: Swarm): F & { fullHolders?: number } {
+  const known = swarm.files.get(f.md5);
+  return known ? { ...f, fullHolders: known.fullHolders } : f;
 }
 
 function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback: number): number {

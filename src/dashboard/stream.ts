@@ -1,8 +1,9 @@
 /**
- * Server-sent events to browsers, coalesced: the observer only marks what
- * changed (O(1) per tracker event); at most one push per `intervalMs` builds one
- * snapshot from the view and writes the same bytes to every client. Thousands of
- * RPADs per second thus cost the browser a few small messages per second.
+ * Server-sent events to browsers, coalesced: the observer only marks that
+ * something changed (O(1) per tracker event); at most one push per `intervalMs`
+ * builds one delta (what changed since the previous push) and writes the same
+ * bytes to every client. A client that connects gets one full state first.
+ * Thousands of RPADs per second thus cost a page a few small messages a second.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -12,24 +13,20 @@ export interface StreamOptions {
   /** Comment line sent when idle, so proxies and browsers keep the connection. */
   heartbeatMs: number;
   maxClients: number;
-  /** Builds the payload of one push; `changed` is the md5s touched since the last one, or 'all'. */
-  snapshot(changed: string[] | 'all', sinceSeq: number): { id: number; data: unknown };
+  /** The full state for a client that connects (resuming after `lastEventId` if it says so). */
+  state(lastEventId: number | null): { id: number; data: unknown };
+  /** What changed since the previous call, or null if nothing did. */
+  delta(): { id: number; data: unknown } | null;
   onClients?(n: number): void;
   onError?(err: unknown): void;
   now?: () => number;
 }
 
-/** Above this many distinct files touched in one interval, say 'all'. */
-const MAX_CHANGED = 256;
-
 export class StreamHub {
   private readonly clients = new Set<ServerResponse>();
-  private changed = new Set<string>();
-  private changedAll = false;
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
   private lastPush = -Infinity;
-  private lastSeq = 0;
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
 
@@ -42,17 +39,9 @@ export class StreamHub {
     return this.clients.size;
   }
 
-  /**
-   * Marks state as changed; `md5` narrows it to one file, `'all'` to everything
-   * (logins, logouts), nothing to the feed alone.
-   */
-  touch(md5?: string | 'all'): void {
-    if (this.closed) return;
-    if (md5 === 'all') this.changedAll = true;
-    else if (md5 !== undefined && !this.changedAll) {
-      this.changed.add(md5);
-      if (this.changed.size > MAX_CHANGED) this.changedAll = true;
-    }
+  /** Marks state as changed: a push follows within `intervalMs` if anyone listens. */
+  touch(): void {
+    if (this.closed || this.clients.size === 0) return;
     this.dirty = true;
     this.schedule();
   }
@@ -60,6 +49,14 @@ export class StreamHub {
   /** Adopts a response as an SSE client; false (and nothing written) if full. */
   add(res: ServerResponse, lastEventId: number | null): boolean {
     if (this.closed || this.clients.size >= this.options.maxClients) return false;
+    // The first listener: what changed while nobody listened is in its state; drop it from the next delta.
+    if (this.clients.size === 0) {
+      try {
+        this.options.delta();
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -75,12 +72,9 @@ export class StreamHub {
     res.on('close', drop);
     res.on('error', drop);
     this.options.onClients?.(this.clients.size);
-    // First message: everything, and the events the client missed (if it says where it was).
     try {
-      const { id, data } = this.options.snapshot('all', lastEventId ?? -1);
+      const { id, data } = this.options.state(lastEventId);
       res.write(`retry: 2000\nid: ${id}\nevent: state\ndata: ${JSON.stringify(data)}\n\n`);
-      // The only client: the next push starts where this snapshot ended.
-      if (this.clients.size === 1) this.lastSeq = id;
     } catch (err) {
       this.options.onError?.(err);
       res.destroy();
@@ -99,40 +93,27 @@ export class StreamHub {
   }
 
   private schedule(): void {
-    if (this.timer || this.clients.size === 0) {
-      // Nobody listening: forget what changed; a new client starts from a full snapshot.
-      if (this.clients.size === 0) this.reset();
-      return;
-    }
+    if (this.timer) return;
     const now = (this.options.now ?? Date.now)();
     const wait = Math.max(0, this.lastPush + this.options.intervalMs - now);
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
-  private reset(): void {
-    this.dirty = false;
-    this.changed.clear();
-    this.changedAll = false;
-  }
-
   private flush(): void {
     this.timer = null;
     if (!this.dirty || this.clients.size === 0) {
-      this.reset();
+      this.dirty = false;
       return;
     }
-    const changed = this.changedAll ? 'all' : [...this.changed];
-    this.reset();
+    this.dirty = false;
     this.lastPush = (this.options.now ?? Date.now)();
     try {
-      const { id, data } = this.options.snapshot(changed, this.lastSeq);
-      this.lastSeq = id;
-      this.broadcast(`id: ${id}\nevent: state\ndata: ${JSON.stringify(data)}\n\n`);
+      const push = this.options.delta();
+      if (push) this.broadcast(`id: ${push.id}\nevent: delta\ndata: ${JSON.stringify(push.data)}\n\n`);
     } catch (err) {
       this.options.onError?.(err);
     }
   }
-
   private broadcast(text: string): void {
     for (const res of this.clients) {
       if (res.destroyed || res.writableEnded) {

@@ -1,6 +1,6 @@
 /**
  * The BugTorrent wire protocol as data: every message's layout, field by field,
- * in the order and widths of ../shared/PROTOCOL.md. Encoding, decoding and the
+ * in the order and widths of docs/PROTOCOL.md. Encoding, decoding and the
  * incremental reader are all derived from this one table.
  */
 import {

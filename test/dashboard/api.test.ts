@@ -74,7 +74,7 @@ describe('dashboard HTTP API (fake tracker view)', () => {
 
   test('/api/files, /api/files/:md5 and /api/peers reflect the view', async () => {
     const { files } = await getJson<{ files: Record<string, unknown>[] }>(dash.port, '/api/files');
-    assert.deepEqual(files, [{ md5: MD5_A, fileName: 'movie.mkv', fileLength: 10000, partLength: 1000, parts: 10, holders: 2, completeCopies: 1 }]);
+    assert.deepEqual(files, [{ md5: MD5_A, fileName: 'movie.mkv', fileLength: 10000, partLength: 1000, parts: 10, holders: 2, completeCopies: 1, fullHolders: 1 }]);
     assert.deepEqual(await getJson(dash.port, `/api/files/${MD5_A}`), files[0]);
     const { peers } = await getJson<{ peers: { peerId: string; address: { ip4: string; ip6Compact: string }; port: number; partsHeld: number }[] }>(dash.port, '/api/peers');
     assert.equal(peers.length, 2);
@@ -164,50 +164,78 @@ describe('dashboard HTTP API (fake tracker view)', () => {
     assert.equal((await get(dash.port, '/api/files')).status, 200);
   });
 
-  test('/api/events is a bounded, labelled feed with since and limit', async () => {
-    const before = await getJson<{ seq: number; capacity: number; events: { seq: number; type: string; peer?: string; fileName?: string }[] }>(dash.port, '/api/events');
+  test('/api/events is a bounded, labelled feed; since=N&limit=M pages forward from N', async () => {
+    type Events = { seq: number; capacity: number; more: boolean; next?: number; events: { seq: number; type: string; peer?: string; fileName?: string }[] };
+    const before = await getJson<Events>(dash.port, '/api/events');
     assert.equal(before.capacity, 50);
     const login = before.events.find((e) => e.type === 'login' && e.peer === '127.0.0.2:5002');
     assert.ok(login, 'login event labelled with the peer address');
     const part = before.events.find((e) => e.type === 'part');
     assert.equal(part?.fileName, 'movie.mkv');
     for (let i = 0; i < 120; i++) w.part(S2, MD5_A, i % 10);
-    const all = await getJson<{ seq: number; events: { seq: number }[] }>(dash.port, '/api/events');
+    const all = await getJson<Events>(dash.port, '/api/events');
     assert.equal(all.seq, before.seq + 120);
-    assert.equal(all.events.length, 50, 'only the newest 50 are kept');
+    assert.equal(all.events.length, 50 + 3, 'the newest 50 part reports, and the 3 other events (their own ring)');
     assert.equal(all.events.at(-1)!.seq, all.seq);
-    const since = await getJson<{ events: { seq: number }[] }>(dash.port, `/api/events?since=${all.seq - 3}`);
+    // since=0&limit=3: the first three after 0, not the newest three. Part reports flooding in did not push them out.
+    const first = await getJson<Events>(dash.port, '/api/events?since=0&limit=3');
+    assert.deepEqual(first.events.map((e) => [e.seq, e.type]), [[1, 'login'], [2, 'login'], [3, 'add']]);
+    assert.equal(first.more, true);
+    assert.equal(first.next, 3);
+    // Following `next` walks every kept event once, in order, to the newest.
+    const walked: number[] = [];
+    for (let since = 0, pages = 0; ; pages++) {
+      assert.ok(pages < 100);
+      const page = await getJson<Events>(dash.port, `/api/events?since=${since}&limit=7`);
+      assert.ok(page.events.length <= 7);
+      walked.push(...page.events.map((e) => e.seq));
+      if (!page.more) break;
+      since = page.next!;
+    }
+    assert.deepEqual(walked, all.events.map((e) => e.seq));
+    const since = await getJson<Events>(dash.port, `/api/events?since=${all.seq - 3}`);
     assert.deepEqual(since.events.map((e) => e.seq), [all.seq - 2, all.seq - 1, all.seq]);
-    const limited = await getJson<{ events: { seq: number }[] }>(dash.port, '/api/events?limit=2');
+    assert.equal(since.more, false);
+    const empty = await getJson<Events>(dash.port, `/api/events?since=${all.seq}`);
+    assert.deepEqual([empty.events, empty.next, empty.more], [[], all.seq, false]);
+    // Without since: the newest `limit`, oldest first.
+    const limited = await getJson<Events>(dash.port, '/api/events?limit=2');
     assert.deepEqual(limited.events.map((e) => e.seq), [all.seq - 1, all.seq]);
+    assert.equal(limited.more, true);
+    const logins = await getJson<Events>(dash.port, '/api/events?types=login,logout');
+    assert.deepEqual(logins.events.map((e) => e.type), ['login', 'login']);
+    assert.equal((await get(dash.port, '/api/events?types=login,bogus')).status, 400);
   });
 
-  test('/api/stream sends a full state, then coalesced pushes', async () => {
+  test('/api/stream sends a full state, then small deltas of what changed', async () => {
     const sse = new SseClient(dash.port);
     try {
       await sse.opened;
       assert.equal(sse.status, 200);
       const first = await sse.waitFor((m) => m.event === 'state');
-      const s0 = JSON.parse(first.data) as { seq: number; changed: unknown; files: unknown[]; peers: unknown[]; totals: { peers: number } };
-      assert.equal(s0.changed, 'all');
+      const s0 = JSON.parse(first.data) as { seq: number; files: { md5: string; fullHolders: number }[]; peers: { n: number; port: number; held: number }[]; totals: { peers: number }; bins: unknown[] };
       assert.equal(s0.totals.peers, 2);
+      assert.equal(s0.peers.length, 2);
+      assert.deepEqual(s0.files.map((f) => [f.md5, f.fullHolders]), [[MD5_A, 2]], 'the seed, and S2 which has reported all 10 parts by now');
       assert.equal(first.id, String(s0.seq));
-      // A burst of 2000 part reports in one tick: one push (or two) carries all of it.
+      // A burst of 2000 part reports in one tick: one delta (or two) carries all of it, in a few KB.
       const countBefore = sse.messages.length;
       for (let i = 0; i < 2000; i++) w.part(S2, MD5_A, i % 10);
       const target = s0.seq + 2000;
-      const last = await sse.waitFor((m) => m.event === 'state' && Number(m.id) === target);
-      const pushes = sse.messages.length - countBefore;
+      const last = await sse.waitFor((m) => m.event === 'delta' && Number(m.id) === target);
+      const pushes = sse.messages.slice(countBefore).filter((m) => m.event === 'delta' && m.data.includes('"events":[{')).length;
       assert.ok(pushes >= 1 && pushes <= 2, `2000 events took ${pushes} pushes`);
-      const s1 = JSON.parse(last.data) as { changed: string[]; events: unknown[] };
-      assert.deepEqual(s1.changed, [MD5_A]);
-      assert.ok(s1.events.length <= 200, 'events per push are capped');
-      // A login touches everything.
+      const d1 = JSON.parse(last.data) as { files: { md5: string }[]; events: { type: string }[]; skipped: number };
+      assert.ok(last.data.length < 4096, `a delta of ${last.data.length} bytes`);
+      assert.ok(d1.events.length <= 4 && d1.events.every((e) => e.type === 'part'), 'part reports are sampled');
+      assert.ok(d1.skipped > 0);
+      // A login: the new peer's row and the login event, not the whole table.
       w.login('3333333333333333', '127.0.0.3', 5003);
-      const s2 = JSON.parse((await sse.waitFor((m) => Number(m.id) === target + 1)).data) as { changed: unknown; peers: unknown[]; events: { type: string; peer: string }[] };
-      assert.equal(s2.changed, 'all');
-      assert.equal(s2.peers.length, 3);
-      assert.deepEqual(s2.events.map((e) => [e.type, e.peer]), [['login', '127.0.0.3:5003']]);
+      const d2 = JSON.parse((await sse.waitFor((m) => Number(m.id) === target + 1)).data) as { totals: { peers: number }; peers: { set: { port: number; n: number }[]; gone: number[] }; events: { type: string; peer: string }[] };
+      assert.equal(d2.totals.peers, 3);
+      assert.deepEqual(d2.peers.set.map((p) => p.port), [5003]);
+      assert.ok(!s0.peers.some((p) => p.n === d2.peers.set[0]!.n), 'a new short name');
+      assert.deepEqual(d2.events.map((e) => [e.type, e.peer]), [['login', '127.0.0.3:5003']]);
     } finally {
       sse.close();
     }
@@ -289,13 +317,15 @@ describe('feed ring buffer', () => {
     feed.record({ type: 'add', at: 2, sessionId: S1, md5: MD5_A, fileName: 'x', fileLength: 1, partLength: 1, parts: 1 });
     feed.record({ type: 'part', at: 3, sessionId: S1, md5: MD5_A, part: 0, partsHeld: 1 });
     feed.record({ type: 'logout', at: 4, sessionId: S1, partsOwned: 1 });
-    const entries = feed.latest(10);
+    const entries = feed.latest(10).events;
     assert.deepEqual(entries.map((e) => [e.seq, e.peer, e.fileName]), [[1, '10.0.0.1:7', undefined], [2, '10.0.0.1:7', 'x'], [3, '10.0.0.1:7', 'x'], [4, '10.0.0.1:7', undefined]]);
     // Unknown sessions are looked up in the view (a dashboard started after the logins).
     view.login(S2, '10.0.0.2', 8);
     const e = feed.record({ type: 'part', at: 5, sessionId: S2, md5: MD5_A, part: 0, partsHeld: 1 });
     assert.equal(e.peer, '10.0.0.2:8');
-    assert.deepEqual(feed.since(3, 10).map((x) => x.seq), [4, 5]);
-    assert.deepEqual(feed.since(5, 10), []);
+    assert.deepEqual(feed.since(3, 10).events.map((x) => x.seq), [4, 5]);
+    assert.deepEqual(feed.since(5, 10), { events: [], more: false });
+    assert.deepEqual(feed.since(0, 2).events.map((x) => x.seq), [1, 2]);
+    assert.deepEqual(feed.latest(2).events.map((x) => x.seq), [4, 5]);
   });
 });

@@ -1,57 +1,75 @@
 /**
  * The dashboard script, plain browser JS with no framework and no build step.
- * State arrives by server-sent events from /api/stream; heat maps and bitmap
- * rows are drawn on canvases. It is embedded as a string so that it ships in
- * dist (tsc copies no other files): keep it free of backticks and dollar-brace,
- * since it lives in a String.raw literal. test/dashboard checks that it parses.
+ * A full state arrives once from /api/stream, then deltas. Each message only
+ * updates the page's model and marks what is dirty; one render per animation
+ * frame writes the DOM and the canvases, and never reads layout after writing
+ * (widths are read once, first, per frame). Embedded as a string so that it
+ * ships in dist: keep it free of backticks and dollar-brace (String.raw).
+ * test/dashboard checks that it parses.
  */
-export const APP_JS = String.raw`/* BugTorrent tracker dashboard: plain JS, no framework. State arrives by
-   server-sent events (/api/stream); heat maps and bitmaps are drawn on canvases. */
-'use strict';
+export const APP_JS = String.raw`'use strict';
 (function () {
-  var MAX_FEED = 150;
-  var AUTO_OPEN = 3;
-  var files = new Map();      // md5 -> { data, row, detail, heat, rows, legend, open, holders, counts }
-  var peers = new Map();      // peerId -> { data, row }
-  var labels = new Map();     // peerId -> 'ip:port', kept after logout for the feed
-  var fileNames = new Map();  // md5 -> name
-  var userToggled = new Set();
-  var lastSeq = 0;
-  var pushes = 0;
-  var lastPushAt = 0;
-  var drawQueued = false;
-  var fetching = new Map();   // md5 -> 'busy' | 'again'
-  var palette = null;
+  var C = window.BTCharts;
+  var MAX_FEED = 150, WINDOW = 300, AUTO_OPEN = 1, SUMMARY_EVERY_MS = 5000, FLASH_MAX = 12;
+  var files = new Map();   // md5 -> { data, row, detail, open, summary, fetchedAt, version, seen }
+  var peers = new Map();   // n -> { data, row, cells }
+  var labels = new Map();  // peerId -> 'ip:port', kept after logout for the feed
+  var kinds = { login: [], add: [], part: [], logout: [] };
+  var filter = { login: true, add: true, part: true, logout: true };
+  var bins = [], binMs = 1000, totals = null, lastSeq = 0, skipped = 0, pushes = 0;
+  var offset = Infinity, offsets = [], oldestPending = null, lastMsgAt = 0, lagMs = 0;
+  var dirty = { totals: false, files: new Set(), filesAll: false, peers: new Set(), peersAll: false, feed: false, feedAll: false, charts: false, details: new Set() };
+  var frameQueued = false, palette = null, anyLastSeen = false;
+  /* Widths come from a ResizeObserver (after layout, before paint): the render never asks for layout. */
+  var widths = new WeakMap();
+  var resized = new ResizeObserver(function (entries) {
+    entries.forEach(function (en) { widths.set(en.target, en.contentRect.width); });
+    dirty.charts = dirty.peersAll = true;
+    files.forEach(function (e, md5) { if (e.open) dirty.details.add(md5); });
+    queue();
+  });
+  function widthOf(node, fallback) { var w = widths.get(node); return w > 0 ? w : fallback; }
+  /* Peer rows are written only while on screen (in the table's scroll box); the others wait, marked stale,
+     until they scroll into view: hundreds of rows changing every second cost a dozen writes, not hundreds. */
+  var onScreen = null;
+  function watchRows() {
+    onScreen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (en) {
+        var e = peers.get(Number(en.target.dataset.n));
+        if (!e) return;
+        e.visible = en.isIntersecting;
+        if (e.visible && e.stale) { dirty.peers.add(e.data.n); queue(); }
+      });
+    }, { root: $('peers-scroll'), rootMargin: '200px 0px' });
+  }
 
   function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
+  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+  /* Text only when it changed. The highlight is a Web Animation (no layout read), at most one per
+     node every few seconds: an animation repaints every frame while it runs, and values that change
+     several times a second would keep the page painting at 60 frames a second. */
+  var FLASH_EVERY_MS = 5000;
   function setText(node, text, flash) {
     text = String(text);
-    if (node.textContent === text) return;
+    if (node.textContent === text) return false;
     node.textContent = text;
-    if (flash) {
-      node.classList.remove('bump');
-      void node.offsetWidth;
-      node.classList.add('bump');
+    if (flash && node.animate) {
+      var t = Date.now();
+      if (!(t - (node.flashedAt || 0) < FLASH_EVERY_MS)) {
+        node.flashedAt = t;
+        node.animate([{ backgroundColor: palette.bump }, { backgroundColor: 'transparent' }], { duration: 900, easing: 'ease-out' });
+      }
     }
+    return true;
   }
   function fmtBytes(n) {
-    var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    var i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i === 0 ? String(n) : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)) + ' ' + units[i];
+    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i === 0 ? String(Math.round(n)) : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)) + ' ' + u[i];
   }
   function fmtInt(n) { return Number(n).toLocaleString('en-US'); }
   function pad2(n) { return n < 10 ? '0' + n : String(n); }
-  function clock(ms) {
-    var d = new Date(ms);
-    return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
-  }
+  function clock(ms) { var d = new Date(ms); return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()); }
   function ago(ms) {
     var s = Math.max(0, Math.round((Date.now() - ms) / 1000));
     if (s < 60) return s + ' s ago';
@@ -60,87 +78,110 @@ export const APP_JS = String.raw`/* BugTorrent tracker dashboard: plain JS, no f
     return Math.floor(s / 86400) + ' d ago';
   }
   function plural(n, one, many) { return fmtInt(n) + ' ' + (n === 1 ? one : (many || one + 's')); }
-  function peerText(p) { return p.address.ip4 + ':' + p.port; }
+  function pct(a, b) { return b > 0 ? Math.round(100 * a / b) + ' %' : '\u2013'; }
 
-  /* ---------- colours, read from CSS so light and dark themes both work ---------- */
   function rgbOf(css) {
-    var c = document.createElement('canvas');
-    c.width = c.height = 1;
-    var g = c.getContext('2d');
-    g.fillStyle = css;
-    g.fillRect(0, 0, 1, 1);
-    var d = g.getImageData(0, 0, 1, 1).data;
-    return [d[0], d[1], d[2]];
+    var c = document.createElement('canvas'); c.width = c.height = 1;
+    var g = c.getContext('2d'); g.fillStyle = css; g.fillRect(0, 0, 1, 1);
+    var d = g.getImageData(0, 0, 1, 1).data; return [d[0], d[1], d[2]];
   }
   function loadPalette() {
     var cs = getComputedStyle(document.documentElement);
     function v(name) { return cs.getPropertyValue(name).trim(); }
-    palette = {
-      dark: window.matchMedia('(prefers-color-scheme: dark)').matches,
-      text: v('--text'), muted: v('--muted'), panel: v('--panel'),
-      held: rgbOf(v('--held')), track: rgbOf(v('--track')), panelRgb: rgbOf(v('--panel')),
-      missing: v('--missing'),
-      rare: rgbOf(v('--heat-rare')), mid: rgbOf(v('--heat-mid')), common: rgbOf(v('--heat-common'))
-    };
-  }
-  /* Availability colour: no holder is red; one holder is a hot orange; the more
-     holders a part has, the closer it fades to a quiet blue, so rare parts stand out. */
-  function mix(a, b, t) {
-    return 'rgb(' + Math.round(a[0] + (b[0] - a[0]) * t) + ',' + Math.round(a[1] + (b[1] - a[1]) * t) + ',' + Math.round(a[2] + (b[2] - a[2]) * t) + ')';
-  }
-  function heatColor(count, max) {
-    if (count <= 0) return palette.missing;
-    var t = max <= 1 ? 1 : (count - 1) / (max - 1);
-    return t < 0.5 ? mix(palette.rare, palette.mid, t * 2) : mix(palette.mid, palette.common, t * 2 - 1);
+    palette = { text: v('--text'), muted: v('--muted'), grid: v('--border'), bump: v('--bump'), missing: v('--missing'), served: v('--served'),
+      held: rgbOf(v('--held')), track: rgbOf(v('--track')), rare: rgbOf(v('--heat-rare')), mid: rgbOf(v('--heat-mid')), common: rgbOf(v('--heat-common')) };
+    palette.heldCss = v('--held');
   }
 
-  /* ---------- status ---------- */
-  function status(state, text) {
-    var s = $('status');
-    s.dataset.state = state;
-    setText($('status-text'), text);
+  /* ---------- model: messages update it and mark what to redraw ---------- */
+  function queue() { if (!frameQueued) { frameQueued = true; requestAnimationFrame(render); } }
+  function noteClock(at) {
+    var o = Date.now() - at;
+    offsets.push(o); if (offsets.length > 40) offsets.shift();
+    offset = Math.min.apply(null, offsets);
+  }
+  function applyState(s) {
+    binMs = s.binMs; totals = s.totals; bins = s.bins.slice(-WINDOW);
+    var keep = new Set();
+    s.files.forEach(function (f) { keep.add(f.md5); upsertFile(f); });
+    files.forEach(function (e, md5) { if (!keep.has(md5)) { e.row.remove(); e.detail.remove(); files.delete(md5); } });
+    peers.forEach(function (e) { if (onScreen) onScreen.unobserve(e.row); e.row.remove(); });
+    peers.clear();
+    s.peers.forEach(upsertPeer);
+    kinds = { login: [], add: [], part: [], logout: [] };
+    lastSeq = 0;
+    addEvents(s.events);
+    dirty.filesAll = dirty.peersAll = dirty.feedAll = dirty.totals = dirty.charts = true;
+  }
+  function applyDelta(d) {
+    totals = d.totals; dirty.totals = true;
+    d.files.forEach(upsertFile);
+    d.touched.forEach(function (md5) { var e = files.get(md5); if (e) { e.version++; dirty.files.add(md5); } });
+    d.peers.set.forEach(upsertPeer);
+    d.peers.upd.forEach(function (u) {
+      var e = peers.get(u[0]); if (!e) return;
+      e.data.held = u[1]; e.data.of = u[2]; e.data.served = u[3]; e.data.servedBytes = u[4];
+      if (u.length > 5) { e.data.lastSeen = u[5]; anyLastSeen = true; }
+      dirty.peers.add(u[0]);
+    });
+    d.peers.gone.forEach(function (n) { var e = peers.get(n); if (e) { if (onScreen) onScreen.unobserve(e.row); e.row.remove(); peers.delete(n); dirty.peersAll = true; } });
+    if (d.bins.length) {
+      var last = bins.length ? bins[bins.length - 1].t : -Infinity;
+      d.bins.forEach(function (b) { if (b.t > last) bins.push(b); });
+      if (bins.length > WINDOW) bins.splice(0, bins.length - WINDOW);
+      dirty.charts = true;
+    }
+    skipped = d.skipped;
+    addEvents(d.events);
+  }
+  function upsertFile(f) {
+    var e = files.get(f.md5);
+    if (!e) { e = fileEntry(f); dirty.filesAll = true; }
+    e.version++;
+    e.data = f;
+    dirty.files.add(f.md5);
+  }
+  function upsertPeer(p) {
+    if (p.lastSeen !== undefined) anyLastSeen = true;
+    labels.set(p.peerId, p.ip4 + ':' + p.port);
+    var e = peers.get(p.n);
+    if (!e) { e = peerEntry(p); peers.set(p.n, e); dirty.peersAll = true; }
+    e.data = p;
+    dirty.peers.add(p.n);
+  }
+  function kindOf(type) { return type === 'logout-refused' ? 'logout' : type; }
+  function addEvents(list) {
+    list.forEach(function (ev) {
+      if (ev.seq <= lastSeq) return;
+      lastSeq = ev.seq;
+      if (ev.peer) labels.set(ev.peerId, ev.peer);
+      var k = kinds[kindOf(ev.type)]; if (!k) return;
+      k.push(ev); if (k.length > MAX_FEED) k.shift();
+      dirty.feed = true;
+    });
   }
 
   /* ---------- files ---------- */
   function fileEntry(f) {
-    var e = files.get(f.md5);
-    if (e) return e;
-    var row = el('tr', 'file');
-    row.dataset.md5 = f.md5;
-    row.tabIndex = 0;
-    var name = el('td', 'name');
-    var caret = el('span', 'caret', '\u25B8');
-    var nameText = el('span', 'fname');
-    name.append(caret, nameText);
-    var md5 = el('td', 'md5 mono', f.md5);
-    md5.title = f.md5;
-    row.append(name, md5, el('td', 'num size'), el('td', 'num parts'), el('td', 'num holders'), el('td', 'num copies'));
-    var detail = el('tr', 'detail');
-    detail.hidden = true;
-    var cell = el('td');
-    cell.colSpan = 6;
+    var row = el('tr', 'file'); row.dataset.md5 = f.md5; row.tabIndex = 0;
+    var name = el('td', 'name'); name.append(el('span', 'caret', '\u25B8'), el('span', 'fname'));
+    var md5 = el('td', 'md5 mono', f.md5); md5.title = f.md5;
+    row.append(name, md5, el('td', 'num size'), el('td', 'num parts'), el('td', 'num holders'), el('td', 'num full'), el('td', 'num copies'));
+    var detail = el('tr', 'detail'); detail.hidden = true;
+    var cell = el('td'); cell.colSpan = 7;
     var card = el('div', 'card');
-    var h1 = el('div', 'card-head');
-    h1.append(el('h3', null, 'Part availability'), el('span', 'legend-note muted'));
+    var h1 = el('div', 'card-head'); h1.append(el('h3', null, 'Part availability'), el('span', 'legend-note muted', 'loading\u2026'));
     var heat = el('canvas', 'heat');
     var legend = el('div', 'legend');
-    var h2 = el('div', 'card-head');
-    h2.append(el('h3', null, 'Who holds what'), el('span', 'rows-note muted'));
+    var h2 = el('div', 'card-head'); h2.append(el('h3', null, 'Who holds what'), el('span', 'rows-note muted', 'loading\u2026'));
     var rows = el('canvas', 'rows');
-    var rowsBox = el('div', 'rows-box');
-    rowsBox.append(rows);
-    card.append(h1, heat, legend, h2, rowsBox);
-    cell.append(card);
-    detail.append(cell);
-    e = { data: f, row: row, detail: detail, heat: heat, rows: rows, legend: legend, card: card, open: false, holders: null, counts: null };
-    function toggle() {
-      userToggled.add(f.md5);
-      setOpen(e, !e.open);
-    }
+    card.append(h1, heat, legend, h2, rows); cell.append(card); detail.append(cell);
+    resized.observe(card);
+    var e = { data: f, row: row, detail: detail, card: card, heat: heat, rows: rows, legend: legend, open: false, summary: null, fetchedAt: 0, version: 0, shownVersion: -1, busy: false, toggled: false };
+    function toggle() { e.toggled = true; setOpen(e, !e.open); }
     row.addEventListener('click', toggle);
     row.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); toggle(); } });
-    attachTooltip(heat, heatTip);
-    attachTooltip(rows, rowsTip);
+    tooltip(heat, C.heatTip); tooltip(rows, C.groupsTip);
     files.set(f.md5, e);
     return e;
   }
@@ -149,305 +190,164 @@ export const APP_JS = String.raw`/* BugTorrent tracker dashboard: plain JS, no f
     e.open = open;
     e.row.classList.toggle('open', open);
     e.detail.hidden = !open;
-    if (open) fetchHolders(e.data.md5);
+    if (open) { dirty.details.add(e.data.md5); maybeFetch(e, true); }
+    queue();
   }
-  function renderFiles(list, changed) {
-    var body = $('files-body');
-    var seen = new Set();
-    list.forEach(function (f, i) {
-      seen.add(f.md5);
-      fileNames.set(f.md5, f.fileName);
-      var e = fileEntry(f);
-      var before = e.data;
-      e.data = f;
-      var c = e.row.children;
-      setText(c[0].lastChild, f.fileName, false);
-      c[0].title = f.fileName;
-      setText(c[2], fmtBytes(f.fileLength), false);
-      c[2].title = fmtInt(f.fileLength) + ' bytes, parts of ' + fmtBytes(f.partLength);
-      setText(c[3], fmtInt(f.parts), before !== f);
-      setText(c[4], fmtInt(f.holders), before !== f);
-      setText(c[5], fmtInt(f.completeCopies), before !== f);
-      c[5].classList.toggle('bad', f.completeCopies === 0);
-      if (!userToggled.has(f.md5) && !e.open && i < AUTO_OPEN) setOpen(e, true);
-      else if (e.open && (changed === 'all' || changed.indexOf(f.md5) >= 0)) fetchHolders(f.md5);
-    });
-    files.forEach(function (e, md5) {
-      if (seen.has(md5)) return;
-      e.row.remove();
-      e.detail.remove();
-      files.delete(md5);
-    });
-    // Keep the DOM order equal to the list order, moving only what is out of place.
-    var cursor = body.firstChild;
-    list.forEach(function (f) {
-      var e = files.get(f.md5);
-      [e.row, e.detail].forEach(function (node) {
-        if (cursor === node) cursor = cursor.nextSibling;
-        else body.insertBefore(node, cursor);
-      });
-    });
-    $('files-empty').hidden = list.length > 0;
-  }
-
-  function fetchHolders(md5) {
-    var state = fetching.get(md5);
-    if (state) { fetching.set(md5, 'again'); return; }
-    fetching.set(md5, 'busy');
-    fetch('/api/files/' + md5 + '/holders?encoding=base64', { cache: 'no-store' })
+  /* Holder summaries: only for open files, at most every few seconds each, when the file changed. */
+  function maybeFetch(e, now) {
+    if (!e.open || e.busy || document.hidden) return;
+    if (!now && (e.version === e.shownVersion || Date.now() - e.fetchedAt < SUMMARY_EVERY_MS)) return;
+    e.busy = true;
+    var v = e.version;
+    fetch('/api/files/' + e.data.md5 + '/summary?groups=24&cols=320', { cache: 'no-store' })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) {
-        var e = files.get(md5);
-        if (!e || !body) return;
-        e.holders = body.holders.map(function (h) {
-          var bin = atob(h.bitmap);
-          var bm = new Uint8Array(bin.length);
-          for (var i = 0; i < bin.length; i++) bm[i] = bin.charCodeAt(i);
-          return { label: peerText(h), peerId: h.peerId, held: h.partsHeld, bm: bm };
-        });
-        e.parts = body.parts;
-        var counts = new Uint32Array(body.parts);
-        e.holders.forEach(function (h) {
-          for (var p = 0; p < body.parts; p++) if ((h.bm[p >> 3] >> (7 - (p & 7))) & 1) counts[p]++;
-        });
-        e.counts = counts;
-        queueDraw();
+      .then(function (s) {
+        if (!s) return;
+        var bin = atob(s.counts), w = s.countBytes, counts = new Uint16Array(bin.length / w);
+        for (var i = 0; i < counts.length; i++) counts[i] = w === 1 ? bin.charCodeAt(i) : bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8);
+        s.countsArr = counts;
+        s.groups.forEach(function (g) { var b = atob(g.cells), a = new Uint8Array(b.length); for (var j = 0; j < b.length; j++) a[j] = b.charCodeAt(j); g.bytes = a; });
+        e.summary = s; e.shownVersion = v; e.fetchedAt = Date.now();
+        dirty.details.add(e.data.md5); queue();
       })
-      .catch(function () { /* the next push retries */ })
-      .then(function () {
-        var again = fetching.get(md5) === 'again';
-        fetching.delete(md5);
-        if (again) fetchHolders(md5);
-      });
+      .catch(function () { /* the next tick retries */ })
+      .then(function () { e.busy = false; });
   }
-
-  /* ---------- canvases ---------- */
-  function queueDraw() {
-    if (drawQueued) return;
-    drawQueued = true;
-    requestAnimationFrame(function () {
-      drawQueued = false;
-      if (!palette) loadPalette();
-      files.forEach(function (e) { if (e.open && e.counts) { drawHeat(e); drawRows(e); } });
-    });
+  function renderFileRow(e, flash) {
+    var f = e.data, c = e.row.children;
+    setText(c[0].lastChild, f.fileName); c[0].title = f.fileName;
+    setText(c[2], fmtBytes(f.fileLength)); c[2].title = fmtInt(f.fileLength) + ' bytes, parts of ' + fmtBytes(f.partLength);
+    setText(c[3], fmtInt(f.parts), flash);
+    setText(c[4], fmtInt(f.holders), flash);
+    setText(c[5], fmtInt(f.fullHolders), flash);
+    setText(c[6], fmtInt(f.completeCopies), flash);
+    c[6].classList.toggle('bad', f.completeCopies === 0);
   }
-  function sizeCanvas(canvas, cssW, cssH) {
-    var dpr = window.devicePixelRatio || 1;
-    var w = Math.max(1, Math.round(cssW * dpr));
-    var h = Math.max(1, Math.round(cssH * dpr));
-    if (canvas.width !== w) canvas.width = w;
-    if (canvas.height !== h) canvas.height = h;
-    canvas.style.height = cssH + 'px';
-    var g = canvas.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    return g;
-  }
-  function drawHeat(e) {
-    var parts = e.counts.length;
-    if (parts === 0) {
-      sizeCanvas(e.heat, 1, 0);
+  function renderDetail(e, width) {
+    var s = e.summary;
+    if (!s) return;
+    if (s.parts === 0) {
+      C.size(e.heat, width, 1);
       e.legend.textContent = 'An empty file: it has no parts.';
       e.legend.dataset.min = e.legend.dataset.max = '0';
-      e.heat.layout = null;
-      return;
+      setText(e.card.querySelector('.legend-note'), '0 parts');
+    } else {
+      var max = C.heat(e.heat, width, palette, s.countsArr, s.bucket), min = Infinity, missing = 0, rare = 0;
+      for (var i = 0; i < s.countsArr.length; i++) { var v = s.countsArr[i]; if (v < min) min = v; if (v === 0) missing++; }
+      for (var k = 0; k < s.countsArr.length; k++) if (s.countsArr[k] === min) rare++;
+      e.legend.textContent = '';
+      var scale = el('span', 'scale');
+      scale.append(swatch(0, max), el('span', 'muted', '0'));
+      var steps = Math.min(max, 6);
+      for (var st = 1; st <= steps; st++) scale.append(swatch(steps === max ? st : Math.round(1 + (st - 1) * (max - 1) / Math.max(1, steps - 1)), max));
+      scale.append(el('span', 'muted', max + ' holders'));
+      var unit = s.bucket > 1 ? ' (groups of ' + s.bucket + ')' : '';
+      e.legend.append(scale, el('span', 'summary', missing > 0 ? plural(missing * s.bucket, 'part') + ' with no holder' + unit
+        : 'rarest: ' + plural(min, 'holder') + ' (' + plural(rare, s.bucket > 1 ? 'group' : 'part') + ') \u00B7 most: ' + plural(max, 'holder')));
+      e.legend.dataset.min = String(min); e.legend.dataset.max = String(max);
+      setText(e.card.querySelector('.legend-note'), plural(s.parts, 'part') + (e.heat.layout.merge * s.bucket > 1 ? ', ' + e.heat.layout.merge * s.bucket + ' per cell (rarest shown)' : ''));
     }
-    var W = Math.max(100, e.card.clientWidth - 2);
-    var maxH = 180;
-    var size = 2, gap = 0, cols = W, bucket = 1;
-    for (var s = 18; s >= 2; s--) {
-      var gp = s >= 6 ? 2 : s >= 4 ? 1 : 0;
-      var c = Math.max(1, Math.floor((W + gp) / (s + gp)));
-      if (Math.ceil(parts / c) * (s + gp) <= maxH || s === 2) { size = s; gap = gp; cols = c; break; }
-    }
-    var cells = parts;
-    var maxRows = Math.floor(maxH / (size + gap));
-    if (Math.ceil(parts / cols) > maxRows) { bucket = Math.ceil(parts / (cols * maxRows)); cells = Math.ceil(parts / bucket); }
-    var rowsN = Math.max(1, Math.ceil(cells / cols));
-    var H = rowsN * (size + gap);
-    var g = sizeCanvas(e.heat, W, H);
-    g.clearRect(0, 0, W, H);
-    var max = 0, min = Infinity;
-    for (var p = 0; p < parts; p++) { if (e.counts[p] > max) max = e.counts[p]; if (e.counts[p] < min) min = e.counts[p]; }
-    var scale = max;
-    for (var i = 0; i < cells; i++) {
-      var v = Infinity;
-      for (var q = i * bucket; q < Math.min(parts, (i + 1) * bucket); q++) if (e.counts[q] < v) v = e.counts[q];
-      g.fillStyle = heatColor(v, scale);
-      var x = (i % cols) * (size + gap), y = Math.floor(i / cols) * (size + gap);
-      if (size >= 8 && g.roundRect) { g.beginPath(); g.roundRect(x, y, size, size, 2); g.fill(); }
-      else g.fillRect(x, y, size, size);
-    }
-    e.heat.layout = { cols: cols, step: size + gap, size: size, bucket: bucket, cells: cells };
-    var rare = 0, missing = 0;
-    for (var k = 0; k < parts; k++) { if (e.counts[k] === 0) missing++; else if (e.counts[k] === min) rare++; }
-    e.legend.textContent = '';
-    var scaleEl = el('span', 'scale');
-    var steps = Math.min(scale, 6);
-    scaleEl.append(swatch(0, scale), el('span', 'muted', '0'));
-    for (var st = 1; st <= steps; st++) {
-      var n = steps === scale ? st : Math.round(1 + (st - 1) * (scale - 1) / Math.max(1, steps - 1));
-      scaleEl.append(swatch(n, scale));
-    }
-    scaleEl.append(el('span', 'muted', String(scale) + ' holders'));
-    var summary = el('span', 'summary');
-    summary.textContent = missing > 0
-      ? plural(missing, 'part') + ' with no holder'
-      : 'rarest: ' + plural(min, 'holder') + ' (' + plural(rare, 'part') + ') \u00B7 most: ' + plural(max, 'holder');
-    e.legend.append(scaleEl, summary);
-    e.legend.dataset.min = String(parts ? min : 0);
-    e.legend.dataset.max = String(max);
-    setText(e.card.querySelector('.legend-note'), plural(parts, 'part') + (bucket > 1 ? ', ' + bucket + ' per cell (rarest shown)' : ''));
-  }
-  function swatch(n, scale) {
-    var s = el('i', 'sw');
-    s.style.background = heatColor(n, scale);
-    s.title = n + (n === 1 ? ' holder' : ' holders');
-    return s;
-  }
-  function drawRows(e) {
-    var hs = e.holders || [];
-    var parts = e.counts.length;
-    var W = Math.max(100, e.card.clientWidth - 2);
-    var shown = hs.slice(0, 400);
-    var rowH = shown.length <= 24 ? 16 : shown.length <= 60 ? 10 : 3;
-    var gutter = rowH >= 9 ? Math.min(230, Math.max(150, Math.round(W * 0.2))) : 0;
-    var H = Math.max(rowH, shown.length * rowH);
-    var g = sizeCanvas(e.rows, W, H);
-    var dpr = window.devicePixelRatio || 1;
-    g.clearRect(0, 0, W, H);
-    var sx = Math.round(gutter * dpr), sw = e.rows.width - sx, rh = Math.round(rowH * dpr);
-    if (sw > 0 && shown.length > 0) {
-      var img = g.createImageData(sw, Math.min(e.rows.height, shown.length * rh));
-      var d = img.data, held = palette.held, track = palette.track, bg = palette.panelRgb;
-      var gapEach = parts * 4 <= sw;
-      for (var r = 0; r < shown.length; r++) {
-        var bm = shown[r].bm;
-        for (var x = 0; x < sw; x++) {
-          var p0 = Math.floor(x * parts / sw), p1 = Math.max(p0 + 1, Math.floor((x + 1) * parts / sw));
-          var col;
-          if (gapEach && Math.floor((x + 1) * parts / sw) !== p0 && x + 1 < sw) col = bg;
-          else {
-            var n = 0;
-            for (var p = p0; p < p1; p++) n += (bm[p >> 3] >> (7 - (p & 7))) & 1;
-            var t = n / (p1 - p0);
-            col = [track[0] + (held[0] - track[0]) * t, track[1] + (held[1] - track[1]) * t, track[2] + (held[2] - track[2]) * t];
-          }
-          for (var y = 0; y < rh; y++) {
-            if (rh >= 6 && y === rh - 1) { var o0 = ((r * rh + y) * sw + x) * 4; d[o0] = bg[0]; d[o0 + 1] = bg[1]; d[o0 + 2] = bg[2]; d[o0 + 3] = 255; continue; }
-            var o = ((r * rh + y) * sw + x) * 4;
-            d[o] = col[0]; d[o + 1] = col[1]; d[o + 2] = col[2]; d[o + 3] = 255;
-          }
-        }
-      }
-      g.save();
-      g.setTransform(1, 0, 0, 1, 0, 0);
-      g.putImageData(img, sx, 0);
-      g.restore();
-    }
-    if (gutter) {
-      g.font = (rowH >= 14 ? 12 : 10) + 'px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
-      g.textBaseline = 'middle';
-      for (var i = 0; i < shown.length; i++) {
-        var h = shown[i];
-        var pct = parts ? Math.round(100 * h.held / parts) : 0;
-        g.fillStyle = palette.text;
-        g.fillText(h.label, 2, i * rowH + rowH / 2 - 0.5, gutter - 48);
-        g.fillStyle = palette.muted;
-        g.textAlign = 'right';
-        g.fillText(pct + '%', gutter - 8, i * rowH + rowH / 2 - 0.5);
-        g.textAlign = 'left';
-      }
-    }
-    e.rows.layout = { gutter: gutter, rowH: rowH, W: W, parts: parts, shown: shown };
-    setText(e.card.querySelector('.rows-note'),
-      hs.length === 0 ? 'no logged-in holder' : plural(hs.length, 'peer') + (hs.length > shown.length ? ' (first ' + shown.length + ' shown)' : ''));
-  }
-
-  /* ---------- tooltips ---------- */
-  function attachTooltip(canvas, describe) {
-    var tip = $('tooltip');
-    canvas.addEventListener('mousemove', function (ev) {
-      var r = canvas.getBoundingClientRect();
-      var text = describe(canvas, ev.clientX - r.left, ev.clientY - r.top);
-      if (!text) { tip.hidden = true; return; }
-      tip.textContent = text;
-      tip.hidden = false;
-      tip.style.left = Math.min(window.innerWidth - tip.offsetWidth - 8, ev.clientX + 12) + 'px';
-      tip.style.top = (ev.clientY + 14) + 'px';
+    if (s.groups.length === 0) { C.placeholder(e.rows, width, 16, palette, 'no logged-in holder'); }
+    else C.groups(e.rows, width, palette, s, function (g) {
+      return g.peers.length === 1 ? g.peers[0] + '  ' + pct(g.held[0], s.parts) : g.peers.length + ' peers  ' + pct(g.held[0], s.parts) + '\u2013' + pct(g.held[1], s.parts);
     });
-    canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
+    var grouped = s.groups.some(function (g) { return g.peers.length > 1; });
+    // Summaries are refreshed every few seconds at most: say when this one is from.
+    setText(e.card.querySelector('.rows-note'), (s.holders === 0 ? 'no logged-in holder' : plural(s.holders, 'peer') +
+      (grouped ? ' in ' + s.groups.length + ' groups of neighbours by parts held (hover for names)' : '')) + ' \u00B7 as of ' + clock(e.fetchedAt));
   }
-  function entryOf(canvas) {
-    var found = null;
-    files.forEach(function (e) { if (e.heat === canvas || e.rows === canvas) found = e; });
-    return found;
-  }
-  function heatTip(canvas, x, y) {
-    var L = canvas.layout, e = entryOf(canvas);
-    if (!L || !e || !e.counts) return '';
-    var col = Math.floor(x / L.step), row = Math.floor(y / L.step);
-    if (col >= L.cols || x - col * L.step > L.size || y - row * L.step > L.size) return '';
-    var cell = row * L.cols + col;
-    if (cell >= L.cells) return '';
-    var p0 = cell * L.bucket, p1 = Math.min(e.counts.length, p0 + L.bucket);
-    var min = Infinity;
-    for (var p = p0; p < p1; p++) min = Math.min(min, e.counts[p]);
-    return (L.bucket > 1 ? 'parts ' + p0 + '\u2013' + (p1 - 1) + ': rarest has ' : 'part ' + p0 + ': ') + plural(min, 'holder');
-  }
-  function rowsTip(canvas, x, y) {
-    var L = canvas.layout;
-    if (!L) return '';
-    var r = Math.floor(y / L.rowH);
-    var h = L.shown[r];
-    if (!h) return '';
-    if (x < L.gutter) return h.label + ': ' + plural(h.held, 'part') + ' of ' + fmtInt(L.parts);
-    var p = Math.floor((x - L.gutter) * L.parts / (L.W - L.gutter));
-    if (p < 0 || p >= L.parts) return '';
-    var has = (h.bm[p >> 3] >> (7 - (p & 7))) & 1;
-    return h.label + ' \u00B7 part ' + p + (has ? ': held' : ': missing');
-  }
+  function swatch(n, max) { var s = el('i', 'sw'); s.style.background = C.heatColor(palette, n, max); s.title = plural(n, 'holder'); return s; }
 
   /* ---------- peers ---------- */
-  function renderPeers(list) {
-    var body = $('peers-body');
-    var seen = new Set();
-    list.forEach(function (p) {
-      seen.add(p.peerId);
-      labels.set(p.peerId, peerText(p));
-      var e = peers.get(p.peerId);
-      if (!e) {
-        var row = el('tr');
-        row.dataset.peer = peerText(p);
-        var since = el('td', 'since');
-        since.append(el('span', 'ago'), el('span', 'at muted'));
-        row.append(el('td', 'mono addr', p.address.ip4), el('td', 'mono v6', p.address.ip6Compact), el('td', 'num mono', String(p.port)), since, el('td', 'num held'));
-        row.children[1].title = p.address.ip6;
-        e = { data: p, row: row };
-        peers.set(p.peerId, e);
-      }
-      var moved = e.data.partsHeld !== p.partsHeld;
-      e.data = p;
-      setText(e.row.children[4], fmtInt(p.partsHeld), moved);
-      setText(e.row.children[3].firstChild, ago(p.since));
-      setText(e.row.children[3].lastChild, clock(p.since));
-      e.row.children[3].title = new Date(p.since).toLocaleString();
+  function peerEntry(p) {
+    var row = el('tr'); row.dataset.peer = p.ip4 + ':' + p.port; row.dataset.n = String(p.n);
+    var since = el('td', 'since'); since.append(el('span', 'ago'), el('span', 'at muted'));
+    var cells = { held: el('td', 'num held'), progress: el('td', 'num progress'), served: el('td', 'num served'), seen: el('td', 'seen') };
+    var v6 = el('td', 'mono v6', p.ip6Compact); v6.title = p.ip6;
+    row.append(el('td', 'mono addr', p.ip4), v6, el('td', 'num mono', String(p.port)), since, cells.progress, cells.held, cells.served, cells.seen);
+    if (onScreen) onScreen.observe(row);
+    return { data: p, row: row, since: since, cells: cells, visible: false, stale: true };
+  }
+  function renderPeer(e, flash) {
+    if (!e.visible) { e.stale = true; return; }
+    e.stale = false;
+    var p = e.data, c = e.cells;
+    setText(c.held, fmtInt(p.held), flash);
+    setText(c.progress, pct(p.held, p.of));
+    setText(c.served, p.served > 0 ? fmtBytes(p.servedBytes) : '0', flash);
+    c.served.title = '\u2248 ' + p.served + ' parts';
+    setText(e.since.firstChild, ago(p.since)); setText(e.since.lastChild, clock(p.since));
+    setText(c.seen, p.lastSeen !== undefined ? ago(p.lastSeen) : '');
+  }
+  function peerChart(width) {
+    var list = [];
+    peers.forEach(function (e) {
+      var p = e.data;
+      list.push({ progress: p.of > 0 ? p.held / p.of : 0, served: p.servedBytes,
+        tip: p.ip4 + ':' + p.port + ' \u00B7 ' + pct(p.held, p.of) + ' \u00B7 served \u2248 ' + fmtBytes(p.servedBytes) });
     });
-    peers.forEach(function (e, id) { if (!seen.has(id)) { e.row.remove(); peers.delete(id); } });
-    var cursor = body.firstChild;
-    list.forEach(function (p) {
-      var row = peers.get(p.peerId).row;
-      if (cursor === row) cursor = cursor.nextSibling;
-      else body.insertBefore(row, cursor);
+    list.sort(function (a, b) { return b.progress - a.progress || b.served - a.served; });
+    if (!list.length) C.placeholder($('peer-chart'), width, 150, palette, 'no peer logged in');
+    else C.peers($('peer-chart'), width, 150, palette, list, fmtBytes);
+  }
+
+  /* ---------- charts over time ---------- */
+  function slotsOf() {
+    var n = Math.min(WINDOW, Math.max(bins.length, 60));
+    var t1 = bins.length ? bins[bins.length - 1].t : Math.floor(Date.now() / binMs) * binMs - binMs;
+    return { n: n, t0: t1 - (n - 1) * binMs };
+  }
+  function seriesOf(key) {
+    var sl = slotsOf(), byFile = new Map(), total = new Float64Array(sl.n).fill(NaN);
+    bins.forEach(function (b) {
+      var i = Math.round((b.t - sl.t0) / binMs); if (i < 0 || i >= sl.n) return;
+      total[i] = b.bytes * 1000 / binMs;
+      Object.keys(b[key]).forEach(function (md5) {
+        var arr = byFile.get(md5); if (!arr) { arr = new Float64Array(sl.n).fill(NaN); byFile.set(md5, arr); }
+        arr[i] = key === 'files' ? b.files[md5] * 1000 / binMs : b.full[md5];
+      });
     });
-    $('peers-empty').hidden = list.length > 0;
-    setText($('peers-count'), list.length ? '(' + fmtInt(list.length) + ')' : '');
+    return { sl: sl, total: total, byFile: byFile };
+  }
+  function fileColor(md5) {
+    var i = 0, k = 0;
+    files.forEach(function (e, m) { if (m === md5) k = i; i++; });
+    return C.COLORS[k % C.COLORS.length];
+  }
+  function nameOf(md5) { var e = files.get(md5); return e ? e.data.fileName : md5.slice(0, 8) + '\u2026'; }
+  function renderCharts(width) {
+    var sp = seriesOf('files'), sl = sp.sl;
+    var slotTime = function (i) { return clock(sl.t0 + i * binMs); };
+    var start = '\u2212' + Math.round(sl.n * binMs / 1000) + ' s';
+    var series = [{ label: 'all files', color: palette.text, values: sp.total, width: 2 }];
+    sp.byFile.forEach(function (v, md5) { for (var i = 0; i < sl.n; i++) if (!(v[i] >= 0) && sp.total[i] >= 0) v[i] = 0; series.push({ label: nameOf(md5), color: fileColor(md5), values: v }); });
+    C.lines($('chart-throughput'), width, 180, palette, { slots: sl.n, series: series, format: function (v) { return fmtBytes(v) + '/s'; }, startLabel: start, slotTime: slotTime });
+    legend($('legend-throughput'), series);
+    // Completion: each file's last known count carried forward (a bin lists a file when its count changes or it is busy), ending at the live value.
+    var sc = seriesOf('full'), cs = [];
+    files.forEach(function (e, md5) {
+      var v = sc.byFile.get(md5) || new Float64Array(sl.n).fill(NaN), lastV = NaN;
+      for (var i = 0; i < sl.n; i++) { if (v[i] >= 0) lastV = v[i]; else v[i] = lastV; }
+      v[sl.n - 1] = e.data.fullHolders;
+      if (cs.length < C.COLORS.length) cs.push({ label: e.data.fileName, color: fileColor(md5), values: v });
+    });
+    C.lines($('chart-completion'), width, 180, palette, { slots: sl.n, series: cs, format: function (v) { return String(Math.round(v)); }, startLabel: start, slotTime: slotTime });
+    legend($('legend-completion'), cs);
+    var last = sp.total[sl.n - 1];
+    setText($('throughput-now'), last >= 0 ? fmtBytes(last) + '/s' : '');
+  }
+  function legend(box, series) {
+    var text = series.map(function (s) { return s.label; }).join('|');
+    if (box.dataset.key === text) return;
+    box.dataset.key = text; box.textContent = '';
+    series.forEach(function (s) { var i = el('span', 'key'); var sw = el('i', 'sw'); sw.style.background = s.color; i.append(sw, s.label); box.append(i); });
   }
 
   /* ---------- feed ---------- */
-  var KIND = { login: 'login', add: 'add', part: 'part', logout: 'logout', 'logout-refused': 'refused' };
+  var BADGE = { login: 'login', add: 'add', part: 'part', logout: 'logout', 'logout-refused': 'refused' };
   function describe(ev) {
     var who = ev.peer || labels.get(ev.peerId) || 'peer ' + ev.peerId;
-    var file = ev.fileName || fileNames.get(ev.md5) || (ev.md5 ? ev.md5.slice(0, 8) + '\u2026' : '');
+    var file = ev.fileName || (files.get(ev.md5) || { data: {} }).data.fileName || (ev.md5 ? ev.md5.slice(0, 8) + '\u2026' : '');
     switch (ev.type) {
       case 'login': return [who, ' logged in', ev.address ? ' (' + ev.address.ip6Compact + ')' : ''];
       case 'add': return [who, ' shared ', { b: file }, ' \u00B7 ' + plural(ev.parts, 'part') + ', ' + fmtBytes(ev.fileLength)];
@@ -457,51 +357,117 @@ export const APP_JS = String.raw`/* BugTorrent tracker dashboard: plain JS, no f
       default: return [who, ' ' + ev.type];
     }
   }
-  function renderEvents(list) {
-    var feed = $('feed');
+  function eventItem(ev) {
+    var li = el('li', 'ev ' + (BADGE[ev.type] || '')); li.dataset.type = ev.type; li.dataset.seq = ev.seq;
+    li.append(el('time', 'mono muted', clock(ev.at)), el('span', 'badge', BADGE[ev.type] || ev.type));
+    var text = el('span', 'what');
+    describe(ev).forEach(function (part) { if (typeof part === 'string') text.append(part); else { var b = el('b', null, part.b); b.title = ev.md5 || ''; text.append(b); } });
+    li.append(text);
+    return li;
+  }
+  function visibleEvents() {
+    var out = [];
+    Object.keys(kinds).forEach(function (k) { if (filter[k]) out = out.concat(kinds[k]); });
+    out.sort(function (a, b) { return b.seq - a.seq; });
+    return out.slice(0, MAX_FEED);
+  }
+  function renderFeed(all) {
+    var feed = $('feed'), list = visibleEvents();
+    var top = all ? 0 : Number((feed.firstChild && feed.firstChild.dataset.seq) || 0);
+    if (all) feed.textContent = '';
     var frag = document.createDocumentFragment();
-    var fresh = list.filter(function (ev) { return ev.seq > lastSeq; });
-    if (fresh.length === 0) return;
-    lastSeq = fresh[fresh.length - 1].seq;
-    fresh.slice(-MAX_FEED).reverse().forEach(function (ev) {
-      var li = el('li', 'ev ' + (KIND[ev.type] || ''));
-      li.dataset.type = ev.type;
-      li.append(el('time', 'mono muted', clock(ev.at)), el('span', 'badge', KIND[ev.type] || ev.type));
-      var text = el('span', 'what');
-      describe(ev).forEach(function (part) {
-        if (typeof part === 'string') text.append(part);
-        else { var b = el('b', null, part.b); b.title = ev.md5 || ''; text.append(b); }
-      });
-      li.append(text);
-      frag.appendChild(li);
-    });
+    list.forEach(function (ev) { if (ev.seq > top) frag.appendChild(eventItem(ev)); });
     feed.insertBefore(frag, feed.firstChild);
     while (feed.children.length > MAX_FEED) feed.removeChild(feed.lastChild);
-    $('feed-empty').hidden = true;
+    $('feed-empty').hidden = feed.children.length > 0;
+    setText($('feed-note'), skipped > 0 && filter.part ? 'part reports sampled: ' + fmtInt(skipped) + ' in the last push not listed' : '');
+  }
+
+  /* ---------- one render per frame: read widths first, then write ---------- */
+  function render() {
+    frameQueued = false;
+    if (!palette) loadPalette();
+    var chartW = widthOf($('chart-throughput').parentNode, 600), peerW = widthOf($('peer-chart').parentNode, 600);
+    if (dirty.totals && totals) {
+      setText($('stat-peers'), fmtInt(totals.peers), true); setText($('stat-files'), fmtInt(totals.files), true);
+      setText($('stat-parts'), fmtInt(totals.fileParts), true); setText($('stat-owned'), fmtInt(totals.partsRegistered));
+    }
+    if (dirty.filesAll) {
+      var body = $('files-body'), cursor = body.firstChild, list = [];
+      files.forEach(function (e) { list.push(e); });
+      list.sort(function (a, b) { return a.data.fileName < b.data.fileName ? -1 : a.data.fileName > b.data.fileName ? 1 : 0; });
+      list.forEach(function (e, i) {
+        [e.row, e.detail].forEach(function (node) { if (cursor === node) cursor = cursor.nextSibling; else body.insertBefore(node, cursor); });
+        if (!e.toggled && i < AUTO_OPEN) setOpen(e, true);
+      });
+      $('files-empty').hidden = files.size > 0;
+    }
+    var flashFiles = dirty.files.size <= FLASH_MAX;
+    dirty.files.forEach(function (md5) { var e = files.get(md5); if (e) { renderFileRow(e, flashFiles); maybeFetch(e, false); } });
+    if (dirty.peersAll) {
+      var pb = $('peers-body');
+      peers.forEach(function (e) { if (e.row.parentNode !== pb) pb.appendChild(e.row); });
+      $('peers-empty').hidden = peers.size > 0;
+      setText($('peers-count'), peers.size ? '(' + fmtInt(peers.size) + ')' : '');
+    }
+    var flashPeers = dirty.peers.size <= FLASH_MAX;
+    dirty.peers.forEach(function (n) { var e = peers.get(n); if (e) renderPeer(e, flashPeers); });
+    document.body.classList.toggle('has-last-seen', anyLastSeen);
+    if (dirty.peers.size || dirty.peersAll) peerChart(peerW);
+    if (dirty.charts) renderCharts(chartW);
+    dirty.details.forEach(function (md5) { var e = files.get(md5); if (e && e.open && widths.get(e.card) > 0) renderDetail(e, Math.max(100, widths.get(e.card))); });
+    if (dirty.feed || dirty.feedAll) renderFeed(dirty.feedAll);
+    if (oldestPending !== null) {
+      lagMs = Math.max(0, Date.now() - oldestPending - (isFinite(offset) ? offset : 0));
+      oldestPending = null;
+      showStatus();
+    }
+    setData('seq', lastSeq); setData('pushes', pushes); setData('lagMs', Math.round(lagMs));
+    dirty.totals = dirty.filesAll = dirty.peersAll = dirty.feed = dirty.feedAll = dirty.charts = false;
+    dirty.files.clear(); dirty.peers.clear(); dirty.details.clear();
+  }
+
+  function setData(key, v) { v = String(v); if (document.body.dataset[key] !== v) document.body.dataset[key] = v; }
+
+  /* ---------- status: live, or honestly behind ---------- */
+  function status(state, text) { var s = $('status'); if (s.dataset.state !== state) s.dataset.state = state; setText($('status-text'), text); }
+  function showStatus() {
+    var quiet = Date.now() - lastMsgAt;
+    if (lagMs > 1500) status('behind', 'behind by ' + Math.round(lagMs / 1000) + ' s');
+    else if (quiet > 5000 && lastMsgAt) status('behind', 'no update for ' + Math.round(quiet / 1000) + ' s');
+    else status('live', 'live');
+  }
+
+  /* ---------- tooltips ---------- */
+  function tooltip(canvas, describeAt) {
+    var tip = $('tooltip');
+    canvas.addEventListener('mousemove', function (ev) {
+      var text = describeAt(canvas, ev.offsetX, ev.offsetY);
+      if (!text) { tip.hidden = true; return; }
+      tip.textContent = text; tip.hidden = false;
+      tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 420) + 'px';
+      tip.style.top = (ev.clientY + 14) + 'px';
+    });
+    canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
   }
 
   /* ---------- stream ---------- */
-  function apply(s) {
+  function onMessage(kind, m) {
+    var d;
+    try { d = JSON.parse(m.data); } catch (err) { status('down', 'bad update: ' + err.message); return; }
     pushes++;
-    lastPushAt = Date.now();
-    setText($('stat-peers'), fmtInt(s.totals.peers), true);
-    setText($('stat-files'), fmtInt(s.totals.files), true);
-    setText($('stat-parts'), fmtInt(s.totals.fileParts), true);
-    setText($('stat-owned'), fmtInt(s.totals.partsRegistered), true);
-    renderPeers(s.peers);
-    renderFiles(s.files, s.changed);
-    renderEvents(s.events);
-    status('live', 'live \u00B7 updated ' + clock(s.at));
-    document.body.dataset.seq = String(s.seq);
-    document.body.dataset.pushes = String(pushes);
+    lastMsgAt = Date.now();
+    noteClock(d.at);
+    if (kind === 'state') applyState(d); else applyDelta(d);
+    var oldest = kind === 'delta' && d.oldest !== null ? d.oldest : d.at;
+    if (oldestPending === null || oldest < oldestPending) oldestPending = oldest;
+    queue();
   }
   function connect() {
     if (!window.EventSource) { status('down', 'this browser has no EventSource'); return; }
     var es = new EventSource('/api/stream');
-    es.addEventListener('state', function (m) {
-      try { apply(JSON.parse(m.data)); } catch (err) { status('down', 'bad update: ' + err.message); }
-    });
-    es.onopen = function () { status('live', 'live'); };
+    es.addEventListener('state', function (m) { onMessage('state', m); });
+    es.addEventListener('delta', function (m) { onMessage('delta', m); });
     es.onerror = function () {
       status(es.readyState === 2 ? 'down' : 'retry', es.readyState === 2 ? 'disconnected' : 'reconnecting\u2026');
       if (es.readyState === 2) setTimeout(connect, 3000);
@@ -510,12 +476,20 @@ export const APP_JS = String.raw`/* BugTorrent tracker dashboard: plain JS, no f
 
   document.addEventListener('DOMContentLoaded', function () {
     loadPalette();
-    window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', function () { loadPalette(); queueDraw(); });
-    window.addEventListener('resize', queueDraw);
+    watchRows();
+    ['chart-throughput', 'chart-completion', 'peer-chart'].forEach(function (id) { resized.observe($(id).parentNode); });
+    tooltip($('chart-throughput'), C.linesTip); tooltip($('chart-completion'), C.linesTip); tooltip($('peer-chart'), C.peersTip);
+    document.querySelectorAll('#feed-filter input').forEach(function (box) {
+      box.addEventListener('change', function () { filter[box.value] = box.checked; dirty.feedAll = true; queue(); });
+    });
+    window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', function () {
+      loadPalette(); dirty.charts = dirty.peersAll = true; files.forEach(function (e, md5) { dirty.details.add(md5); }); queue();
+    });
     setInterval(function () {
-      peers.forEach(function (e) { setText(e.row.children[3].firstChild, ago(e.data.since)); });
-      if (lastPushAt && $('status').dataset.state === 'live') setText($('status-text'), 'live \u00B7 updated ' + ago(lastPushAt));
-    }, 10000);
+      files.forEach(function (e) { maybeFetch(e, false); });
+      if (lastMsgAt) showStatus();
+    }, 1000);
+    setInterval(function () { peers.forEach(function (e, n) { dirty.peers.add(n); }); queue(); }, 10000);
     connect();
   });
 })();

@@ -8,7 +8,7 @@ export const APP_CSS = String.raw`:root {
   --accent: #0b6bcb; --held: #2f7fd8; --track: #e6e9ee; --missing: #e5484d; --hover: #f0f4fa;
   --login: #1f9d55; --add: #0b6bcb; --part: #7b8794; --logout: #8e4ec6; --refused: #e5484d;
   --heat-rare: #ff6a00; --heat-mid: #f2c14e; --heat-common: #8fb7e8;
-  --bump: rgba(255, 184, 0, 0.35); --shadow: 0 1px 2px rgba(16, 24, 40, .06), 0 1px 3px rgba(16, 24, 40, .08);
+  --served: #3aa675; --bump: rgba(255, 184, 0, 0.35); --shadow: 0 1px 2px rgba(16, 24, 40, .06), 0 1px 3px rgba(16, 24, 40, .08);
 }
 @media (prefers-color-scheme: dark) {
   :root {
@@ -16,7 +16,7 @@ export const APP_CSS = String.raw`:root {
     --accent: #6cb4ff; --held: #3d8fe0; --track: #25282d; --missing: #ff5c63; --hover: #1f2329;
     --login: #3dd68c; --add: #6cb4ff; --part: #8b949e; --logout: #c38cf0; --refused: #ff6b70;
     --heat-rare: #ff7a1a; --heat-mid: #b89a3e; --heat-common: #2f5f96;
-    --bump: rgba(255, 196, 0, 0.28); --shadow: none;
+    --served: #3dd68c; --bump: rgba(255, 196, 0, 0.28); --shadow: none;
   }
 }
 * { box-sizing: border-box; }
@@ -39,7 +39,8 @@ a { color: var(--accent); }
 .status { display: flex; align-items: center; gap: 8px; font-size: 12.5px; color: var(--muted); min-width: 170px; }
 .status .dot { width: 9px; height: 9px; border-radius: 50%; background: var(--muted); }
 .status[data-state="live"] .dot { background: var(--login); box-shadow: 0 0 0 3px color-mix(in srgb, var(--login) 25%, transparent); }
-.status[data-state="retry"] .dot { background: #f5a524; }
+.status[data-state="retry"] .dot, .status[data-state="behind"] .dot { background: #f5a524; }
+.status[data-state="behind"] { color: var(--text); font-weight: 600; }
 .status[data-state="down"] .dot { background: var(--missing); }
 
 main { max-width: 1480px; margin: 0 auto; padding: 20px 24px 8px; display: grid; gap: 20px; }
@@ -47,6 +48,22 @@ main { max-width: 1480px; margin: 0 auto; padding: 20px 24px 8px; display: grid;
 .panel h2 { font-size: 15px; margin: 0 0 10px; display: flex; gap: 8px; align-items: baseline; }
 .panel h2 .hint { font-size: 12px; font-weight: 400; }
 .columns { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 20px; }
+.columns.even { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+.panel h2 .right { margin-left: auto; font-variant-numeric: tabular-nums; }
+/* Canvases have their size before any data: no 300x150 default stretched to 600 px, no empty scroll box. */
+.chart-box { position: relative; }
+canvas.chart { height: 180px; }
+canvas.peer-chart { height: 150px; }
+canvas.heat { height: 40px; }
+canvas.rows { height: 32px; margin-bottom: 4px; }
+.keys { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12px; margin-top: 6px; min-height: 18px; }
+.keys .key { display: inline-flex; align-items: center; gap: 5px; }
+.note { font-size: 12px; margin: 6px 0 10px; }
+.filter { display: flex; gap: 14px; font-size: 12.5px; margin: -4px 0 8px; }
+.filter label { display: inline-flex; gap: 4px; align-items: center; cursor: pointer; }
+th.seen, td.seen { display: none; }
+body.has-last-seen th.seen, body.has-last-seen td.seen { display: table-cell; }
+#peers { table-layout: fixed; }
 @media (max-width: 1000px) { .columns { grid-template-columns: minmax(0, 1fr); } .top { gap: 12px; } }
 .scroll { overflow: auto; }
 .scroll.tall { max-height: 460px; }
@@ -73,7 +90,6 @@ tr.detail > td { padding: 4px 10px 14px; white-space: normal; background: var(--
 .card-head h3 { font-size: 12px; margin: 0; text-transform: uppercase; letter-spacing: .05em; }
 .card-head span { font-size: 12px; }
 canvas { display: block; width: 100%; }
-.rows-box { max-height: 420px; overflow-y: auto; margin-bottom: 4px; }
 .legend { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 8px; font-size: 12px; margin: 8px 0 14px; }
 .legend .scale { display: flex; align-items: center; gap: 3px; }
 .legend .scale .muted { margin: 0 4px; }
@@ -81,16 +97,12 @@ canvas { display: block; width: 100%; }
 .summary { font-weight: 600; }
 
 #feed { list-style: none; margin: 0; padding: 0; }
-.ev { display: grid; grid-template-columns: auto auto 1fr; gap: 10px; align-items: baseline; padding: 5px 2px; border-bottom: 1px solid var(--border); animation: arrive .6s ease-out; }
+.ev { display: grid; grid-template-columns: auto auto 1fr; gap: 10px; align-items: baseline; padding: 5px 2px; border-bottom: 1px solid var(--border); }
 .ev .what { overflow-wrap: anywhere; }
 .badge { font-size: 10.5px; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; padding: 1px 7px; border-radius: 999px;
   color: var(--c); background: color-mix(in srgb, var(--c) 14%, transparent); min-width: 60px; text-align: center; }
 .ev.login { --c: var(--login); } .ev.add { --c: var(--add); } .ev.part { --c: var(--part); }
 .ev.logout { --c: var(--logout); } .ev.refused { --c: var(--refused); }
-.bump { animation: bump 1.2s ease-out; }
-@keyframes bump { from { background: var(--bump); } to { background: transparent; } }
-@keyframes arrive { from { background: var(--bump); } to { background: transparent; } }
-@media (prefers-reduced-motion: reduce) { .bump, .ev { animation: none; } }
 
 #tooltip { position: fixed; z-index: 10; pointer-events: none; padding: 4px 8px; border-radius: 6px; font-size: 12px;
   background: var(--text); color: var(--panel); box-shadow: 0 2px 8px rgba(0,0,0,.25); white-space: nowrap; }
