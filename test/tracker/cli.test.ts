@@ -62,19 +62,39 @@ test('SIGTERM closes cleanly with exit code 0', async () => {
   await child.waitForLog('closed');
 });
 
-test('--max-connections, --idle-timeout and --max-buffer reach the server', async () => {
-  const { child, port } = await startChild(':memory:', ['--max-connections', '1', '--idle-timeout', '200']);
+/** A connection that sends nothing; resolves once it is open, with the bytes it got when it closed. */
+async function holdOpen(port: number) {
   const { connect } = await import('node:net');
   const held = connect({ host: HOST, port });
-  const heldClosed = new Promise<void>((resolve) => held.on('close', () => resolve()));
+  const received: Buffer[] = [];
+  held.on('data', (c: Buffer) => received.push(c));
   held.on('error', () => {});
+  const closed = new Promise<Buffer>((resolve) => held.on('close', () => resolve(Buffer.concat(received))));
   await new Promise<void>((resolve) => held.once('connect', () => resolve()));
+  return { held, closed };
+}
+
+test('--max-connections: a connection beyond the limit is closed at once and logged', async () => {
+  // An idle timeout no test run reaches: the held connection stays open however slow the machine.
+  const { child, port } = await startChild(':memory:', ['--max-connections', '1', '--idle-timeout', '600000']);
+  const { held, closed } = await holdOpen(port);
   // The tracker accepts in arrival order, so the held connection is counted first: one more is too many.
   await expectClosed(HOST, port, logi(peer(1)));
-  await child.waitForLog('connection closed: too many open connections');
-  // Nothing comes on the held connection: the idle timeout closes it.
-  await heldClosed;
-  await child.waitForLog('connection closed: idle timeout');
+  const line = await child.waitForLog('connection closed: too many open connections');
+  assert.equal(line['limit'], 1);
+  held.destroy();
+  await closed;
+});
+
+test('--idle-timeout: a silent connection is closed without a reply, logged with the configured timeout', async () => {
+  const { child, port } = await startChild(':memory:', ['--idle-timeout', '200']);
+  const { closed } = await holdOpen(port);
+  assert.equal((await closed).length, 0);
+  const line = await child.waitForLog('connection closed: idle timeout');
+  assert.equal(line['idleTimeoutMs'], 200);
+});
+
+test('--max-buffer: a request waiting for more bytes than the limit is closed and logged', async () => {
   // 120 bytes of an ADDR: 84 of them wait for the 100-byte Filename field, over the limit of 64.
   const small = await startChild(':memory:', ['--max-buffer', '64']);
   const id = await login(HOST, small.port, peer(2));
