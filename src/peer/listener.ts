@@ -10,7 +10,7 @@ import { BugTorrentError, ErrorCode, isBugTorrentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type MessageOf, MessageReader, PEER_REQUESTS, formatHostPort } from '../protocol/index.js';
 import { type RemoteKey, remoteKey } from './bandwidth.js';
-import { type UploadContext, UploadRefused, serveRetp } from './uploader.js';
+import { ReadHandles, type UploadContext, UploadRefused, serveRetp } from './uploader.js';
 
 export interface RemoteInfo {
   readonly key: RemoteKey;
@@ -52,6 +52,8 @@ function listenOn(server: Server, host: string, port: number): Promise<number> {
 export class PeerListener {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
+  /** The shared files' read handles, closed with the listener. */
+  private readonly readHandles = new ReadHandles();
   port = 0;
 
   constructor(private readonly options: ListenerOptions) {}
@@ -108,6 +110,7 @@ export class PeerListener {
     }
     for (const s of this.sockets) s.destroy();
     await closed;
+    await this.readHandles.close();
   }
 
   private setBusy(socket: Socket, busy: boolean): void {
@@ -157,7 +160,7 @@ export class PeerListener {
           switch (msg.command) {
             case 'RETP':
               try {
-                await serveRetp(this.options.upload, socket, msg, remote.key);
+                await serveRetp(this.options.upload, this.readHandles, socket, msg, remote.key);
               } catch (err) {
                 if (err instanceof UploadRefused) return refuse(err.message, { md5: msg.md5, part: msg.part });
                 log.warn({ remote: who, md5: msg.md5, part: msg.part, err: (err as Error).message }, 'upload failed');
