@@ -350,7 +350,9 @@ function sizeLabel(size: number): string {
 
 /** Fails early, with a clear message, if the peer CLI lost a flag the demo passes. */
 function checkPeerFlags(): void {
-  const help = spawnSync(process.execPath, [CLI, 'peer', '--help'], { encoding: 'utf8', timeout: 15_000 });
+  const help = spawnSync(process.execPath, [CLI, 'peer', '--help'], { encoding: 'utf8', timeout: START_TIMEOUT_MS });
+  // A help that never finished says nothing about the flags: say that, not "flag missing".
+  if (help.error) throw new Error(`\`bugtorrent peer --help\` did not finish within ${START_TIMEOUT_MS} ms: ${help.error.message}`);
   const text = `${help.stdout ?? ''}${help.stderr ?? ''}`;
   const missing = PEER_FLAGS.filter((f) => !new RegExp(`(^|[\\s,])${f}[\\s=<]`, 'm').test(text));
   if (missing.length) throw new Error(`bugtorrent peer has no ${missing.join(', ')} (see \`bugtorrent peer --help\`); has the CLI been built (npx tsc -p .)?`);
