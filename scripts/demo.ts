@@ -36,7 +36,12 @@ import { CLI, type Proc, launch, portIsFree, stop, survivors, tail, waitFor, wri
 /** The peer flags the demo relies on (checked against `bugtorrent peer --help` first). */
 const PEER_FLAGS = ['--tracker', '--ip4', '--ip6', '--port', '--dir', '--share', '--get', '--json', '--up-rate'];
 
-const START_TIMEOUT_MS = 30_000;
+/**
+ * How long one child may take to be up: a liveness bound, not an expectation. On
+ * two cores shared with other work (the test suite under stress) a tracker took
+ * over 30 s just to log "listening".
+ */
+const START_TIMEOUT_MS = 90_000;
 /** Peers: SIGTERM (log out), SIGTERM again (leave without the tracker's consent), then SIGKILL. */
 const PEER_GRACE_MS = 2500;
 const TRACKER_GRACE_MS = 3000;
@@ -345,7 +350,9 @@ function sizeLabel(size: number): string {
 
 /** Fails early, with a clear message, if the peer CLI lost a flag the demo passes. */
 function checkPeerFlags(): void {
-  const help = spawnSync(process.execPath, [CLI, 'peer', '--help'], { encoding: 'utf8', timeout: 15_000 });
+  const help = spawnSync(process.execPath, [CLI, 'peer', '--help'], { encoding: 'utf8', timeout: START_TIMEOUT_MS });
+  // A help that never finished says nothing about the flags: say that, not "flag missing".
+  if (help.error) throw new Error(`\`bugtorrent peer --help\` did not finish within ${START_TIMEOUT_MS} ms: ${help.error.message}`);
   const text = `${help.stdout ?? ''}${help.stderr ?? ''}`;
   const missing = PEER_FLAGS.filter((f) => !new RegExp(`(^|[\\s,])${f}[\\s=<]`, 'm').test(text));
   if (missing.length) throw new Error(`bugtorrent peer has no ${missing.join(', ')} (see \`bugtorrent peer --help\`); has the CLI been built (npx tsc -p .)?`);

@@ -16,7 +16,7 @@ import { ConnectionGuard, type Drop, type GuardLimits } from '../net/guard.js';
 import { PenaltyBox } from '../net/penalty.js';
 import { type MessageOf, MessageReader, PEER_REQUESTS, formatHostPort } from '../protocol/index.js';
 import { type RemoteKey, remoteKey } from './bandwidth.js';
-import { type UploadContext, UploadRefused, UploadStalled, serveRetp } from './uploader.js';
+import { ReadHandles, type UploadContext, UploadRefused, UploadStalled, serveRetp } from './uploader.js';
 
 export interface RemoteInfo {
   readonly key: RemoteKey;
@@ -78,6 +78,8 @@ export class PeerListener {
   private readonly drops: DropLog;
   private readonly stalled: PenaltyBox;
   private sweeper: NodeJS.Timeout | null = null;
+  /** The shared files' read handles, closed with the listener. */
+  private readonly readHandles = new ReadHandles();
   port = 0;
 
   constructor(private readonly options: ListenerOptions) {
@@ -161,6 +163,7 @@ export class PeerListener {
     }
     for (const s of this.sockets) s.destroy();
     await closed;
+    await this.readHandles.close();
   }
 
   private setBusy(socket: Socket, busy: boolean): void {
@@ -232,7 +235,7 @@ export class PeerListener {
               const penalty = this.stalled.remaining(slot.key);
               if (penalty > 0) return refuse(`${slot.key} stalled an upload; no uploads to it for ${Math.ceil(penalty / 1000)} s more`, { md5: msg.md5, part: msg.part });
               try {
-                await serveRetp(this.options.upload, socket, msg, remote.key);
+                await serveRetp(this.options.upload, this.readHandles, socket, msg, remote.key);
               } catch (err) {
                 if (err instanceof UploadRefused) return refuse(err.message, { md5: msg.md5, part: msg.part });
                 if (err instanceof UploadStalled) {

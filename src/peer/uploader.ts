@@ -64,21 +64,47 @@ export class UploadStalled extends RemoteError {
  * Read handles kept open per shared file (opening one per request costs two
  * syscalls and a thread-pool round trip). A file that moved (partial -> final
  * name) gets a new handle; the old one is closed a little later, once the
- * reads in flight on it are surely done.
+ * reads in flight on it are surely done. Owned by one listener, which closes
+ * it when it closes: no handle outlives the listener that opened it.
  */
-const handles = new Map<string, { path: string; handle: Promise<FileHandle> }>();
+export class ReadHandles {
+  private readonly handles = new Map<string, { path: string; handle: Promise<FileHandle> }>();
+  /** Handles replaced by a newer path, waiting for their delayed close. */
+  private readonly retired = new Set<Promise<FileHandle>>();
+  private closed = false;
 
-function readHandle(md5: string, path: string): Promise<FileHandle> {
-  const cached = handles.get(md5);
-  if (cached && cached.path === path) return cached.handle;
-  if (cached) {
-    const old = cached.handle;
-    setTimeout(() => void old.then((h) => h.close()).catch(() => undefined), 60_000).unref();
+  get(md5: string, path: string): Promise<FileHandle> {
+    if (this.closed) return Promise.reject(new Error('read handles closed (the listener is closing)'));
+    const cached = this.handles.get(md5);
+    if (cached && cached.path === path) return cached.handle;
+    if (cached) {
+      const old = cached.handle;
+      this.retired.add(old);
+      setTimeout(() => {
+        if (this.retired.delete(old)) closeQuietly(old);
+      }, 60_000).unref();
+    }
+    const handle = open(path, 'r');
+    this.handles.set(md5, { path, handle });
+    handle.catch(() => {
+      if (this.handles.get(md5)?.handle === handle) this.handles.delete(md5);
+    });
+    return handle;
   }
-  const handle = open(path, 'r');
-  handles.set(md5, { path, handle });
-  handle.catch(() => handles.delete(md5));
-  return handle;
+
+  /** Closes every handle (FileHandle.close waits for reads in flight); later get() calls fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...[...this.handles.values()].map((h) => h.handle), ...this.retired];
+    this.handles.clear();
+    this.retired.clear();
+    await Promise.all(all.map(closeQuietly));
+  }
+}
+
+/** A handle that failed to open has nothing to close. */
+function closeQuietly(handle: Promise<FileHandle>): Promise<void> {
+  return handle.then((h) => h.close()).catch(() => undefined);
 }
 
 /**
@@ -107,10 +133,11 @@ function waitDrain(socket: Socket, budgetMs: number, stalled: () => Error): Prom
 }
 
 /**
- * Serves one RETP. Throws UploadRefused (with the reason) when it must close
- * without replying; the caller logs and closes.
+ * Serves one RETP, reading through `handles` (the listener's). Throws
+ * UploadRefused (with the reason) when it must close without replying; the
+ * caller logs and closes.
  */
-export async function serveRetp(ctx: UploadContext, socket: Socket, msg: MessageOf<'RETP'>, remote: RemoteKey): Promise<void> {
+export async function serveRetp(ctx: UploadContext, handles: ReadHandles, socket: Socket, msg: MessageOf<'RETP'>, remote: RemoteKey): Promise<void> {
   const file = ctx.store.get(msg.md5);
   if (!file) throw new UploadRefused(`unknown md5 ${msg.md5}`);
   if (msg.part >= file.parts || !hasPart(file.bitmap, msg.part)) throw new UploadRefused(`part ${msg.part} of ${msg.md5} is not held`);
@@ -121,7 +148,7 @@ export async function serveRetp(ctx: UploadContext, socket: Socket, msg: Message
     const length = Math.min(file.partLength, file.fileLength - offset);
     const chunkSize = Math.max(1, Math.min(MAX_CHUNK, ctx.chunkSize));
     const chunks = Math.ceil(length / chunkSize);
-    const fh = await readHandle(file.md5, file.path);
+    const fh = await handles.get(file.md5, file.path);
     const deadlineMs = partDeadlineMs(length, ctx.stallFloorMs, ctx.minRate);
     /** Time this part has waited for its reader so far. */
     let waited = 0;

@@ -112,3 +112,9 @@ export const DEFAULT_PART_LENGTH = 262_144;
 export const MAX_LIST_ENTRIES = 999;
 export const MAX_PART_COUNT = 99_999_999;
 export const MAX_FILE_LENGTH = 9_999_999_999;
+/**
+ * Largest ALOG #partown / NLOG #partdown (10 digits). These are sums over a
+ * peer's files, so unlike a list they cannot be cut short truthfully: the
+ * tracker refuses the ADDR or RPAD that would take a peer's parts past it.
+ */
+export const MAX_PARTS_HELD = 10 ** MESSAGES.ALOG[0].codec.width - 1;

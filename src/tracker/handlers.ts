@@ -4,7 +4,7 @@
  * request to its encoded reply (one Buffer, written in one write).
  */
 import { type Message, type MessageOf, encodeMessage } from '../protocol/index.js';
-import { MESSAGES, NULL_SESSION, TRACKER_REQUESTS } from '../protocol/messages.js';
+import { NULL_SESSION, TRACKER_REQUESTS } from '../protocol/messages.js';
 import type { Registry } from './registry.js';
 
 export type TrackerRequest = (typeof TRACKER_REQUESTS)[number];
@@ -62,15 +62,6 @@ type Handler<C extends TrackerRequest> = (ctx: HandlerContext, request: MessageO
 
 const EMPTY_AFCH = encodeMessage({ command: 'AFCH', peers: [] });
 
-/**
- * Largest value ALOG's #partown / NLOG's #partdown can carry (from the message
- * table). A peer can hold more parts than that over many big files; the count
- * is capped, never wrapped, and never makes the encoder fail after the logout
- * was committed.
- */
-const MAX_PARTS_OWNED = 10 ** MESSAGES.ALOG[0].codec.width - 1;
-const MAX_PARTS_DOWN = 10 ** MESSAGES.NLOG[0].codec.width - 1;
-
 export const HANDLERS: { readonly [C in TrackerRequest]: Handler<C> } = {
   LOGI: ({ registry }, m) => encodeMessage({ command: 'ALGI', sessionId: registry.login(m.address, m.port).sessionId }),
   ADDR: ({ registry }, m) =>
@@ -84,11 +75,11 @@ export const HANDLERS: { readonly [C in TrackerRequest]: Handler<C> } = {
   RPAD: ({ registry }, m) => encodeMessage({ command: 'APAD', partsHeld: registry.reportPart(m.sessionId, m.md5, m.part).partsHeld }),
   LOGO: ({ registry }, m) => {
     const result = registry.logout(m.sessionId);
-    return encodeMessage(
-      result.accepted
-        ? { command: 'ALOG', partsOwned: Math.min(result.partsOwned, MAX_PARTS_OWNED) }
-        : { command: 'NLOG', partsDown: Math.min(result.partsDown, MAX_PARTS_DOWN) },
-    );
+    // Both fit: the registry keeps a session's parts within ALOG's field
+    // (maxPartsHeld), and partsDown is at most the parts of the files the session
+    // ADDed, which it holds in full. Were one not to fit, the encoder throws
+    // (never truncates) and the server closes without a reply.
+    return encodeMessage(result.accepted ? { command: 'ALOG', partsOwned: result.partsOwned } : { command: 'NLOG', partsDown: result.partsDown });
   },
 };
 

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode, RequestRefusedError } from '../errors.js';
 import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf } from '../protocol/index.js';
 import { compileQuery, matchesCompiled } from '../protocol/query.js';
-import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
+import { MAX_LIST_ENTRIES, MAX_PARTS_HELD, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
 import type { FileRecord, Store } from './store.js';
 
@@ -31,8 +31,17 @@ export interface RegistryOptions {
   readonly emit?: (event: TrackerEvent) => void;
   /** Most parts a file may have (bitmaps are kept in memory per owner). */
   readonly maxParts?: number;
-  /** Most entries in an ALOO / AFCH reply (the count field has 3 digits). */
+  /**
+   * Most entries in an ALOO / AFCH reply (the count field has 3 digits). A list
+   * is cut at this many entries: every entry sent is true, the count says how many.
+   */
   readonly maxListEntries?: number;
+  /**
+   * Most parts one session may hold over all its files (at most ALOG's 10-digit
+   * #partown). A sum cannot be cut short truthfully, so the ADDR or RPAD that
+   * would pass it is refused; AADR / APAD counts are per file and fit by maxParts.
+   */
+  readonly maxPartsHeld?: number;
   /** Most sessions and files held at once (memory bounds); LOGI / ADDR beyond them are refused. */
   readonly maxSessions?: number;
   readonly maxFiles?: number;
@@ -75,6 +84,8 @@ interface Session {
   readonly counts: Map<string, number>;
   /** md5s this session ADDed. */
   readonly added: Set<string>;
+  /** The sum of `counts` (ALOG's #partown), kept within maxPartsHeld. */
+  partsHeld: number;
 }
 
 interface FileEntry {
@@ -128,6 +139,7 @@ export class Registry implements TrackerView {
   private readonly emit: (event: TrackerEvent) => void;
   private readonly maxParts: number;
   private readonly maxList: number;
+  private readonly maxPartsHeld: number;
   private readonly maxSessions: number;
   private readonly maxFiles: number;
   private readonly live: (sessionId: string, lastSeen: number) => boolean;
@@ -143,6 +155,7 @@ export class Registry implements TrackerView {
     this.emit = options.emit ?? (() => {});
     this.maxParts = Math.min(options.maxParts ?? DEFAULT_MAX_PARTS, MAX_PART_COUNT);
     this.maxList = Math.min(options.maxListEntries ?? MAX_LIST_ENTRIES, MAX_LIST_ENTRIES);
+    this.maxPartsHeld = Math.min(options.maxPartsHeld ?? MAX_PARTS_HELD, MAX_PARTS_HELD);
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
     this.live = options.live ?? (() => true);
@@ -158,7 +171,7 @@ export class Registry implements TrackerView {
       // since is probed like any other silent peer (and dropped if it is dead).
       const session: Session = {
         id: s.id, address, port: s.port, key: addressKey(address, s.port), since: s.since, lastSeen: s.lastSeen,
-        holdings: new Map(), counts: new Map(), added: new Set(),
+        holdings: new Map(), counts: new Map(), added: new Set(), partsHeld: 0,
       };
       this.sessions.set(s.id, session);
       this.byAddress.set(session.key, session);
@@ -173,6 +186,9 @@ export class Registry implements TrackerView {
       // Keep the invariant FCHU relies on: an owner holds at least one part.
       const count = countParts(bitmap);
       if (file.parts > 0 && count === 0) continue;
+      // And the one ALOG relies on (e.g. after maxPartsHeld was lowered).
+      if (session.partsHeld + count > this.maxPartsHeld) continue;
+      session.partsHeld += count;
       session.holdings.set(file.md5, bitmap);
       session.counts.set(file.md5, count);
       file.owners.set(session.id, bitmap);
@@ -197,7 +213,7 @@ export class Registry implements TrackerView {
     while (id === NULL_SESSION || this.sessions.has(id)) id = this.newId();
     const since = this.now();
     this.store.saveSession({ id, ip4: address.ip4, ip6: address.ip6, port, since, lastSeen: since });
-    const session: Session = { id, address, port, key, since, lastSeen: since, holdings: new Map(), counts: new Map(), added: new Set() };
+    const session: Session = { id, address, port, key, since, lastSeen: since, holdings: new Map(), counts: new Map(), added: new Set(), partsHeld: 0 };
     this.sessions.set(id, session);
     this.byAddress.set(key, session);
     this.emit({ type: 'login', at: since, sessionId: id, address, port });
@@ -217,6 +233,8 @@ export class Registry implements TrackerView {
     if (!known && this.fileMap.size >= this.maxFiles) refuse(ErrorCode.LIMIT_EXCEEDED, `ADDR ${md5}: ${this.fileMap.size} files is the limit`);
     const parts = known ? known.parts : partCountOf(fileLength, partLength);
     if (parts > this.maxParts) refuse(ErrorCode.LIMIT_EXCEEDED, `ADDR ${md5}: ${parts} parts is more than the limit of ${this.maxParts}`);
+    const partsHeld = session.partsHeld - (session.counts.get(md5) ?? 0) + parts;
+    if (partsHeld > this.maxPartsHeld) refuse(ErrorCode.LIMIT_EXCEEDED, `ADDR ${md5}: the session would hold ${partsHeld} parts, more than the limit of ${this.maxPartsHeld}`);
     const record: FileRecord = { md5, fileName, fileLength, partLength, parts };
     const bitmap = fullBitmap(parts);
     this.store.saveAdd(record, sessionId, bitmap);
@@ -232,6 +250,7 @@ export class Registry implements TrackerView {
       file.owners.set(sessionId, bitmap);
     }
     session.counts.set(md5, parts);
+    session.partsHeld = partsHeld;
     session.added.add(md5);
     this.emit({ type: 'add', at: this.now(), sessionId, md5, fileName, fileLength, partLength, parts });
     return { parts };
@@ -284,6 +303,7 @@ export class Registry implements TrackerView {
     if (part >= file.parts) refuse(ErrorCode.PART_OUT_OF_RANGE, `RPAD ${md5} part ${part}: the file has ${file.parts} parts (0..${file.parts - 1})`);
     const bitmap = session.holdings.get(md5);
     if (bitmap && hasPart(bitmap, part)) return { partsHeld: session.counts.get(md5) as number };
+    if (session.partsHeld >= this.maxPartsHeld) refuse(ErrorCode.LIMIT_EXCEEDED, `RPAD ${md5} part ${part}: the session holds ${session.partsHeld} parts, the limit`);
     // Write the new bitmap through first; memory keeps the change only once it is committed.
     if (bitmap) {
       // Set the bit in place (no copy of the bitmap per RPAD) and take it back if the store fails.
@@ -304,6 +324,7 @@ export class Registry implements TrackerView {
     file.version = ++this.versions;
     const partsHeld = (session.counts.get(md5) ?? 0) + 1;
     session.counts.set(md5, partsHeld);
+    session.partsHeld += 1;
     this.emit({ type: 'part', at: this.now(), sessionId, md5, part, partsHeld });
     return { partsHeld };
   }

@@ -1,37 +1,75 @@
 /**
  * Real `bugtorrent` processes for the flooding tests: a tracker child and peer
- * children on distinct 127.0.1.x addresses (::1 for IPv6). Neighbours are given
- * with --neighbor, so a peer's port must be known before it starts: ports are
- * picked below the kernel's ephemeral range (where no port-0 listener or
- * outgoing connection lands) and checked free on both addresses.
+ * children on distinct 127.0.1.x addresses (::1 for IPv6). Every peer binds
+ * port 0 and reports the port it got in its `ready` event: no port is picked,
+ * checked and released for another process to bind (a race on a shared machine).
+ * Neighbours are given with --neighbor, so where a topology names a peer before
+ * it runs (a ring, a two-way chain), `reserve` gives it a stand-in endpoint: a
+ * relay the test holds open on the peer's address, port 0.
  */
-import { createServer } from 'node:net';
+import { type Server, type Socket, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { CliProcess, JsonLine, Sandbox } from '../support/process.js';
 
-function canListen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, ipv6Only: host.includes(':') }, () => s.close(() => resolve(true)));
-  });
-}
+/**
+ * Listens on ip4:0 and relays each connection to the peer's real port once it is
+ * known, connecting from the address the connection came from, so the peer sees
+ * who is asking (flooding tells the sender apart by its address). Bytes go both
+ * ways untouched; either side's close or reset closes the other.
+ */
+class Relay {
+  private target: number | null = null;
+  private readonly waiting: (() => void)[] = [];
+  private readonly sockets = new Set<Socket>();
+  private constructor(
+    private readonly server: Server,
+    readonly ip4: string,
+    readonly port: number,
+  ) {}
 
-const taken = new Set<number>();
-
-/** A port free on `ip4` and on ::1 now, in 20000..31999, never handed out twice by this process. */
-export async function freePort(ip4: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (taken.has(port)) continue;
-    if ((await canListen('::1', port)) && (await canListen(ip4, port))) {
-      taken.add(port);
-      return port;
-    }
+  static async open(ip4: string): Promise<Relay> {
+    let relay: Relay | null = null;
+    const server = createServer({ allowHalfOpen: true }, (socket) => relay?.pipe(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, ip4, () => resolve());
+    });
+    relay = new Relay(server, ip4, (server.address() as { port: number }).port);
+    return relay;
   }
-  throw new Error(`no free port on ${ip4} and ::1`);
+
+  /** The peer runs: relay to its port. */
+  point(port: number): void {
+    this.target = port;
+    for (const go of this.waiting.splice(0)) go();
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+  }
+
+  private async pipe(inbound: Socket): Promise<void> {
+    this.track(inbound);
+    inbound.pause();
+    if (this.target === null) await new Promise<void>((r) => this.waiting.push(r));
+    if (inbound.destroyed) return;
+    const outbound = connect({ host: this.ip4, port: this.target as number, localAddress: inbound.remoteAddress, allowHalfOpen: true });
+    this.track(outbound);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+    inbound.resume();
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((r) => this.server.close(() => r()));
+  }
 }
 
 export async function spawnTracker(sandbox: Sandbox): Promise<{ proc: CliProcess; endpoint: string }> {
@@ -48,11 +86,25 @@ export interface FloodPeer {
   readonly dir: string;
 }
 
-/** An address and port for a peer that does not run yet (so others can name it as a neighbour). */
-export async function reserve(sandbox: Sandbox, host: number): Promise<{ ip4: string; port: number; endpoint: string; dir: string }> {
+export interface PeerPlace {
+  readonly ip4: string;
+  readonly dir: string;
+  /** Where other peers reach it, known before it runs: its relay. */
+  readonly endpoint: string;
+  readonly relay: Relay;
+}
+
+/** An address and a stand-in endpoint for a peer that does not run yet (so others can name it as a neighbour). */
+export async function reserve(sandbox: Sandbox, host: number): Promise<PeerPlace> {
   const ip4 = `127.0.1.${host}`;
-  const port = await freePort(ip4);
-  return { ip4, port, endpoint: `${ip4}:${port}`, dir: sandbox.tempDir('bugtorrent-flood-') };
+  const relay = await Relay.open(ip4);
+  sandbox.defer(() => relay.close());
+  return { ip4, endpoint: `${ip4}:${relay.port}`, relay, dir: sandbox.tempDir('bugtorrent-flood-') };
+}
+
+/** An address for a peer nobody names before it runs: it is reached at its own port. */
+export function place(sandbox: Sandbox, host: number): { ip4: string; dir: string } {
+  return { ip4: `127.0.1.${host}`, dir: sandbox.tempDir('bugtorrent-flood-') };
 }
 
 /** A file of random bytes in `dir`. */
@@ -62,22 +114,27 @@ export function writeFile(dir: string, name: string, size: number): string {
   return path;
 }
 
-/** Starts `bugtorrent peer --json --log-level debug` at a reserved address; resolves at `ready` (and every `shared`). */
+/**
+ * Starts `bugtorrent peer --json --log-level debug` on `at.ip4`, port 0; resolves
+ * at `ready` (and every `shared`). `port` is the peer's own port (what it
+ * announces); `endpoint` is where others reach it: its relay if it has one.
+ */
 export async function startPeer(
   sandbox: Sandbox,
   tracker: string,
-  at: { ip4: string; port: number; endpoint: string; dir: string },
+  at: { ip4: string; dir: string; relay?: Relay },
   options: { neighbors?: string[]; share?: string[]; extra?: string[] } = {},
 ): Promise<FloodPeer> {
-  const args = ['peer', '--tracker', tracker, '--ip4', at.ip4, '--ip6', '::1', '--port', String(at.port), '--dir', at.dir];
+  const args = ['peer', '--tracker', tracker, '--ip4', at.ip4, '--ip6', '::1', '--port', '0', '--dir', at.dir];
   args.push('--json', '--log-level', 'debug', '--poll-interval', '0.5', '--stall-timeout', '3', '--logout-retry', '0.3');
   for (const n of options.neighbors ?? []) args.push('--neighbor', n);
   for (const s of options.share ?? []) args.push('--share', s);
   args.push(...(options.extra ?? []));
   const proc = sandbox.spawn(args);
-  await proc.waitForEvent('ready');
+  const port = (await proc.waitForEvent('ready'))['port'] as number;
+  at.relay?.point(port);
   for (const s of options.share ?? []) await proc.waitForEvent('shared', (e) => e['path'] === s);
-  return { proc, ...at };
+  return { proc, ip4: at.ip4, port, dir: at.dir, endpoint: at.relay ? `${at.ip4}:${at.relay.port}` : `${at.ip4}:${port}` };
 }
 
 /** The flood service's log lines about one Pktid with this message ("QUER served", "QUER dropped", ...). */

@@ -22,6 +22,7 @@ const consumed: number[] = [];
 const traffic: { up: number; remotes: Set<RemoteKey> } = { up: 0, remotes: new Set() };
 let choke = false;
 const quer: { msg: MessageOf<'QUER'>; remote: RemoteInfo }[] = [];
+let querSeen: () => void = () => undefined;
 let listener: PeerListener;
 
 before(async () => {
@@ -38,7 +39,7 @@ before(async () => {
     ip6: '::1',
     port: 0,
     log: silentLogger(),
-    handlers: { QUER: (msg, remote) => { quer.push({ msg, remote }); } },
+    handlers: { QUER: (msg, remote) => { quer.push({ msg, remote }); querSeen(); } },
     upload: { store, throttle, admission, traffic: recorder, chunkSize: 4096, log: silentLogger() },
   });
   await listener.start();
@@ -52,14 +53,17 @@ function retp(md5: string, part: number): Buffer {
   return encodeMessage({ command: 'RETP', md5, part });
 }
 
-test('RETP is answered with the part in 4096-byte chunks, paced and counted', async () => {
+// Pacing itself (no byte before the throttle lets it go) is in listener.test.ts.
+test('RETP is answered with the part in 4096-byte chunks, each passed through the throttle and counted for the remote', async () => {
   consumed.length = 0;
+  traffic.up = 0;
   const r = await exchange(HOST, listener.port, retp(MD5, 1), { accept: ['AREP'], localAddress: '127.0.0.62' });
   const msg = r.message as MessageOf<'AREP'>;
   assert.equal(msg.command, 'AREP');
   assert.deepEqual(msg.chunks.map((c) => c.data.length), [4096, 4096, 4096, 4096]);
   assert.deepEqual(Buffer.concat(msg.chunks.map((c) => c.data)), content.subarray(16384, 32768));
   assert.deepEqual(consumed, [4096, 4096, 4096, 4096]);
+  assert.equal(traffic.up, 16384);
   assert.ok(traffic.remotes.has('127.0.0.62'), 'remote keyed by the address the request came from');
 });
 
@@ -112,10 +116,14 @@ test('several requests on one connection are answered in order', async () => {
   assert.deepEqual(Buffer.concat(got[1]!.chunks.map((c) => c.data)), content.subarray(49152));
 });
 
-test('QUER goes to the flood handler with the remote; AQUE without a handler is closed', async () => {
+test('QUER goes to the flood handler with the remote and gets no reply on its connection; AQUE without a handler is closed', async () => {
   const q = encodeMessage({ command: 'QUER', pktId: '0123456789ABCDEF', address: { ip4: '127.0.0.63', ip6: '::1' }, port: 5000, ttl: 3, query: 'foo' });
-  await exchange(HOST, listener.port, q, { localAddress: '127.0.0.63', timeoutMs: 300 }).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 50));
+  const seen = new Promise<void>((resolve) => { querSeen = resolve; });
+  // Half-closed after the QUER: the listener hands it over, then ends the connection.
+  const r0 = await exchange(HOST, listener.port, q, { localAddress: '127.0.0.63', end: true });
+  await seen;
+  assert.equal(r0.closedByServer, true);
+  assert.equal(r0.raw.length, 0, 'hits go on new connections, never back on this one');
   assert.equal(quer.length, 1);
   assert.equal(quer[0]!.msg.query, 'foo');
   assert.equal(quer[0]!.remote.key, '127.0.0.63');

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ErrorCode, ProtocolError } from '../../src/errors.js';
 import { MessageReader, PartReceiver, encodeMessage, number } from '../../src/protocol/index.js';
 import { seededRandom } from '../support/random.js';
+import { CHUNK_300, FIXTURES, wire } from './fixtures.js';
 
 function arep(chunks: Buffer[]): Buffer {
   return encodeMessage({ command: 'AREP', chunks: chunks.map((data) => ({ data })) });
@@ -152,6 +153,53 @@ describe('PartReceiver (AREP fast path)', () => {
       else assert.equal(got.error?.code, want.code);
     }
   });
+});
+
+// The tests above take the generic reader as the oracle (our code against our
+// code). These take PROTOCOL.md: AREP #chunk[6] then #chunk × (Lenchunk[5]
+// data), bytes written out by hand, the part and the errors the spec implies.
+describe('PartReceiver against hand-written AREP bytes', () => {
+  test('the spec fixture (chunks of 5, 1 and 300 bytes) gives the 306-byte part at every split', () => {
+    const f = FIXTURES.find((x) => x.name.startsWith('AREP with 3 chunks'))!;
+    const part = Buffer.concat([Buffer.from('hello', 'latin1'), Buffer.from([0]), CHUNK_300]);
+    for (let i = 0; i <= f.bytes.length; i++) {
+      const got = receive(306, f.bytes, [i]);
+      assert.ok(got.part?.equals(part), `split at ${i}`);
+      assert.equal(got.clean, true);
+    }
+  });
+
+  const ok: Array<[string, Buffer, string]> = [
+    ['one chunk', wire('AREP', '000001', '00003', 'abc'), 'abc'],
+    ['chunks of 2, 1, 4', wire('AREP', '000003', '00002', 'ab', '00001', 'c', '00004', 'defg'), 'abcdefg'],
+    ['a chunk of data that looks like a header', wire('AREP', '000001', '00010', 'AREP000001'), 'AREP000001'],
+  ];
+  for (const [name, bytes, part] of ok) {
+    test(`${name}: part ${JSON.stringify(part)}`, () => {
+      const got = receive(part.length, bytes, []);
+      assert.equal(got.part?.toString('latin1'), part);
+      assert.equal(got.clean, true);
+    });
+  }
+
+  const bad: Array<[string, Buffer, number, string]> = [
+    ['one chunk short of the part', wire('AREP', '000001', '00003', 'abc'), 4, ErrorCode.SHORT_MESSAGE],
+    ['chunks past the part', wire('AREP', '000002', '00003', 'abc', '00002', 'de'), 4, ErrorCode.LONG_MESSAGE],
+    ['AREP000000 for a part of 1 byte', wire('AREP', '000000'), 1, ErrorCode.SHORT_MESSAGE],
+    ['Lenchunk 00000 (chunks are 1..99999 bytes)', wire('AREP', '000001', '00000'), 1, ErrorCode.OUT_OF_RANGE],
+    ['#chunk with a space', wire('AREP', ' 00001', '00001', 'a'), 1, ErrorCode.BAD_NUMBER],
+    ['Lenchunk in hex', wire('AREP', '000001', '0000a', 'a'), 1, ErrorCode.BAD_NUMBER],
+    ['a plain-text refusal', wire('Sorry, not here'), 1, ErrorCode.UNKNOWN_COMMAND],
+    ['a request instead of a reply', wire('RETP', 'd41d8cd98f00b204e9800998ecf8427e', '00000000'), 1, ErrorCode.UNEXPECTED_COMMAND],
+  ];
+  for (const [name, bytes, length, code] of bad) {
+    test(`${name}: ${code} at every split`, () => {
+      for (let i = 0; i <= bytes.length; i++) {
+        const got = receive(length, bytes, [i]);
+        assert.equal(got.error?.code, code, `split at ${i}: ${got.error?.message ?? 'no error'}`);
+      }
+    });
+  }
 });
 
 describe('number codec readAt (the fast path reads Lenchunk and #chunk with it)', () => {

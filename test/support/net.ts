@@ -14,13 +14,15 @@ export interface ExchangeResult {
 /**
  * Connects, writes `request` (one buffer, or several writes with a pause between
  * them to test splitting), and waits for one reply of the `accept` commands, or
- * for the server to close. Then closes its side.
+ * for the server to close. Then closes its side. With `end`, half-closes once
+ * the request is written, so a server waiting for more bytes ends the
+ * connection at once instead of at its idle timeout.
  */
 export function exchange(
   host: string,
   port: number,
   request: Buffer | Buffer[],
-  options: { accept?: readonly Command[]; context?: DecodeContext; timeoutMs?: number; localAddress?: string } = {},
+  options: { accept?: readonly Command[]; context?: DecodeContext; timeoutMs?: number; localAddress?: string; end?: boolean } = {},
 ): Promise<ExchangeResult> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, localAddress: options.localAddress });
@@ -46,6 +48,7 @@ export function exchange(
         socket.write(part);
         if (parts.length > 1) await new Promise((r) => setTimeout(r, 2));
       }
+      if (options.end && !socket.destroyed) socket.end();
     });
     socket.on('data', (c) => {
       chunks.push(c);

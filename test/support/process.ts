@@ -55,8 +55,12 @@ export class CliProcess {
     });
   }
 
-  /** Resolves with the first line (already seen or future) on `stream` that matches. */
-  waitFor(stream: 'stdout' | 'stderr', match: (l: JsonLine) => boolean, timeoutMs = 20_000): Promise<JsonLine> {
+  /**
+   * Resolves with the first line (already seen or future) on `stream` that matches.
+   * The timeout is a liveness bound only: on two cores shared with other work, a
+   * dozen children can take well over 20 s just to start.
+   */
+  waitFor(stream: 'stdout' | 'stderr', match: (l: JsonLine) => boolean, timeoutMs = 60_000): Promise<JsonLine> {
     const seen = (stream === 'stdout' ? this.stdoutLines : this.stderrLines).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -98,6 +102,7 @@ export class CliProcess {
 export class Sandbox {
   private readonly processes: CliProcess[] = [];
   private readonly dirs: string[] = [];
+  private readonly closers: (() => void | Promise<void>)[] = [];
 
   spawn(args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }): CliProcess {
     const p = new CliProcess(args, options);
@@ -111,8 +116,14 @@ export class Sandbox {
     return dir;
   }
 
+  /** Something else to close at cleanup (a server the test holds), after the processes. */
+  defer(close: () => void | Promise<void>): void {
+    this.closers.push(close);
+  }
+
   async cleanup(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.kill('SIGKILL')));
+    await Promise.all(this.closers.splice(0).map((close) => close()));
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
   }
 }

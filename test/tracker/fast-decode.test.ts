@@ -16,9 +16,10 @@ import {
   TRACKER_REQUESTS,
   fixedLayout,
 } from '../../src/protocol/index.js';
+import { ErrorCode } from '../../src/errors.js';
+import { FIXTURES, IPP2P_A, MD5_A, SESSION, wire } from '../protocol/fixtures.js';
 import { addr, enc, fchu, logi, logo, look, md5Of, peer, rpad } from './helpers.js';
 
-const SESSION = '0123456789ABCDEF';
 
 function readWhole(bytes: Buffer): { messages: Message[]; error: unknown; pending: Command | null } {
   const reader = new MessageReader({ accept: TRACKER_REQUESTS });
@@ -115,5 +116,52 @@ test('bad fields fail the same way, with the same field path, after the good req
   for (const b of bad) {
     sameOutcome(b);
     sameOutcome(Buffer.concat([good, b, good]));
+  }
+});
+
+// ---- Spec-derived fixtures: the fast path against bytes written out by hand ----
+// The tests above compare the fast path with the coroutine (our code against our
+// code). These compare it with PROTOCOL.md: bytes from test/protocol/fixtures.ts
+// (never produced by our encoder) and the message or error the spec requires.
+
+const requestFixtures = FIXTURES.filter((f) => f.accept === TRACKER_REQUESTS);
+
+test('spec fixtures: each tracker request read whole gives the canonical message', () => {
+  assert.deepEqual(
+    requestFixtures.map((f) => f.name.slice(0, 4)).filter((c, i, all) => all.indexOf(c) === i).sort(),
+    [...TRACKER_REQUESTS].sort(),
+    'a fixture for every tracker request',
+  );
+  for (const f of requestFixtures) {
+    const got = readWhole(f.bytes);
+    assert.equal(got.error, null, f.name);
+    assert.deepEqual(got.messages, [f.decoded], f.name);
+    assert.equal(got.pending, null, f.name);
+  }
+  // All of them pipelined in one chunk.
+  const all = readWhole(Buffer.concat(requestFixtures.map((f) => f.bytes)));
+  assert.deepEqual(all.messages, requestFixtures.map((f) => f.decoded));
+});
+
+test('spec fixtures: hand-written bad requests fail with the code the field rules give', () => {
+  // RPAD = 'RPAD' SessionID[16] Filemd5[32] PartNum[8]; LOGI = 'LOGI' IPP2P[55] PP2P[5].
+  const bad: Array<[string, Buffer, string]> = [
+    ['SessionID not hex', wire('RPAD', 'zz23456789ABCDEF', MD5_A, '00000007'), ErrorCode.BAD_HEX],
+    ['Filemd5 with a non-hex digit', wire('RPAD', SESSION, 'd41G8cd98f00b204e9800998ecf8427e', '00000007'), ErrorCode.BAD_HEX],
+    ['PartNum signed', wire('RPAD', SESSION, MD5_A, '-0000007'), ErrorCode.BAD_NUMBER],
+    ['PartNum with a space', wire('RPAD', SESSION, MD5_A, '0000 007'), ErrorCode.BAD_NUMBER],
+    ['PP2P above 65535', wire('LOGI', IPP2P_A, '65536'), ErrorCode.OUT_OF_RANGE],
+    ['IPP2P without the bar', wire('LOGI', IPP2P_A.replace('|', ':'), '05000'), ErrorCode.BAD_ADDRESS],
+    ['an unknown command', wire('HELO', SESSION), ErrorCode.UNKNOWN_COMMAND],
+    ['a reply sent to the tracker', wire('ALGI', SESSION), ErrorCode.UNEXPECTED_COMMAND],
+  ];
+  for (const [name, bytes, code] of bad) {
+    const got = readWhole(bytes);
+    assert.deepEqual(got.messages, [], name);
+    assert.equal((got.error as { code?: string } | null)?.code, code, `${name}: ${String(got.error)}`);
+    // After a good request in the same chunk: the good one is delivered first.
+    const after = readWhole(Buffer.concat([wire('LOGO', SESSION), bytes]));
+    assert.deepEqual(after.messages, [{ command: 'LOGO', sessionId: SESSION }], name);
+    assert.equal((after.error as { code?: string } | null)?.code, code, name);
   }
 });

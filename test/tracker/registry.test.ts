@@ -6,13 +6,14 @@ import { bitmapFromParts, fullBitmap } from '../../src/protocol/index.js';
 import type { TrackerEvent } from '../../src/tracker/events.js';
 import { MemoryData, MemoryStore } from '../../src/tracker/memory-store.js';
 import { Registry, randomSessionId } from '../../src/tracker/registry.js';
+import { MAX_PARTS_HELD, MESSAGES } from '../../src/protocol/messages.js';
 
 const A = { ip4: '10.0.0.1', ip6: 'fd99:0000:0000:0000:0000:0000:0000:0001' };
 const B = { ip4: '10.0.0.2', ip6: 'fd99:0000:0000:0000:0000:0000:0000:0002' };
 const C = { ip4: '10.0.0.3', ip6: 'fd99:0000:0000:0000:0000:0000:0000:0003' };
 const M = 'a'.repeat(32);
 
-function setup(options: { ids?: string[]; maxParts?: number; maxListEntries?: number; maxSessions?: number; maxFiles?: number } = {}) {
+function setup(options: { ids?: string[]; maxParts?: number; maxListEntries?: number; maxSessions?: number; maxFiles?: number; maxPartsHeld?: number } = {}) {
   const events: TrackerEvent[] = [];
   const data = new MemoryData();
   const ids = options.ids ? [...options.ids] : null;
@@ -26,6 +27,7 @@ function setup(options: { ids?: string[]; maxParts?: number; maxListEntries?: nu
     maxListEntries: options.maxListEntries,
     maxSessions: options.maxSessions,
     maxFiles: options.maxFiles,
+    maxPartsHeld: options.maxPartsHeld,
   });
   return { registry, events, data };
 }
@@ -176,11 +178,55 @@ test('the AFCH cache serves a reply until the file changes, and stays within its
   assert.equal(encodes, 6);
 });
 
-test('LOGO counts too large for their field are capped, never wrapped', async () => {
+test('a LOGO count that does not fit its field is an error, never truncated', async () => {
   const { handle, AfchCache } = await import('../../src/tracker/handlers.js');
   const fake = (result: object) => ({ registry: { logout: () => result } as unknown as Registry, afch: new AfchCache() });
   const logo = { command: 'LOGO', sessionId: 'AAAAAAAAAAAAAAAA' } as const;
-  assert.equal(handle(fake({ accepted: true, partsOwned: 2e10 }), logo).toString('latin1'), 'ALOG9999999999');
-  assert.equal(handle(fake({ accepted: false, partsDown: 2e10 }), logo).toString('latin1'), 'NLOG9999999999');
+  const tooBig = (err: unknown) => err instanceof Error && (err as { code?: string }).code === ErrorCode.OUT_OF_RANGE;
+  assert.throws(() => handle(fake({ accepted: true, partsOwned: 1e10 }), logo), tooBig);
+  assert.throws(() => handle(fake({ accepted: false, partsDown: 1e10 }), logo), tooBig);
+  assert.equal(handle(fake({ accepted: true, partsOwned: 9_999_999_999 }), logo).toString('latin1'), 'ALOG9999999999');
   assert.equal(handle(fake({ accepted: true, partsOwned: 12 }), logo).toString('latin1'), 'ALOG0000000012');
+});
+
+test('the most parts a session may hold defaults to the largest ALOG #partown', () => {
+  assert.equal(MAX_PARTS_HELD, 10 ** MESSAGES.ALOG[0].codec.width - 1);
+  assert.equal(MAX_PARTS_HELD, 9_999_999_999);
+});
+
+test('an ADDR or RPAD that would take a session past maxPartsHeld is refused and changes nothing', () => {
+  const { registry, data } = setup({ maxPartsHeld: 6 });
+  const [m2, m3] = ['b'.repeat(32), 'c'.repeat(32)];
+  const a = registry.login(A, 1).sessionId;
+  assert.equal(registry.add(a, 3, 1, 'three', M).parts, 3);
+  // 3 + 4 > 6: refused before anything is stored.
+  refused(() => registry.add(a, 4, 1, 'four', m2), ErrorCode.LIMIT_EXCEEDED);
+  assert.equal(data.files.has(m2), false);
+  // Re-adding a file it holds counts its parts once.
+  assert.equal(registry.add(a, 3, 1, 'three again', M).parts, 3);
+  const b = registry.login(B, 1).sessionId;
+  registry.add(b, 4, 1, 'four', m3);
+  registry.reportPart(a, m3, 0);
+  registry.reportPart(a, m3, 1);
+  assert.equal(registry.reportPart(a, m3, 2).partsHeld, 3);
+  refused(() => registry.reportPart(a, m3, 3), ErrorCode.LIMIT_EXCEEDED);
+  // A part it already holds is still answered: nothing is added.
+  assert.equal(registry.reportPart(a, m3, 1).partsHeld, 3);
+  assert.deepEqual(data.ownership.get(`${a} ${m3}`)?.bitmap, bitmapFromParts(4, [0, 1, 2]));
+  const c = registry.login(C, 1).sessionId;
+  for (const part of [0, 1, 2]) registry.reportPart(c, M, part);
+  assert.deepEqual(registry.logout(a), { accepted: true, partsOwned: 6 });
+});
+
+test('stored ownership beyond maxPartsHeld is skipped at load, so ALOG always fits', () => {
+  const data = new MemoryData();
+  const first = new Registry({ store: new MemoryStore(data), newId: () => '1111111111111111' });
+  const a = first.login(A, 1).sessionId;
+  first.add(a, 4, 1, 'four', M);
+  first.add(a, 3, 1, 'three', 'b'.repeat(32));
+  const again = new Registry({ store: new MemoryStore(data), maxPartsHeld: 5 });
+  const peer = again.peers().find((p) => p.sessionId === a);
+  assert.equal(peer?.partsHeld, 4);
+  assert.equal(again.holders(M).length, 1);
+  assert.deepEqual(again.holders('b'.repeat(32)), []);
 });

@@ -16,6 +16,16 @@ export interface StoreFactory {
 const file = (md5: string, fileName = 'name', parts = 10) => ({ md5, fileName, fileLength: parts * 100, partLength: 100, parts });
 const md5 = (c: string) => c.repeat(32);
 
+/** What a store reopened on the same backing place loads; the reopened store is closed again. */
+function reopened(open: () => Store): ReturnType<Store['load']> {
+  const store = open();
+  try {
+    return store.load();
+  } finally {
+    store.close();
+  }
+}
+
 export function storeSuite(name: string, factory: StoreFactory): void {
   describe(`Store suite: ${name}`, () => {
     test('a new store is empty', () => {
@@ -33,7 +43,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       s.saveAdd(file(md5('a'), 'alpha', 3), 'AAAAAAAAAAAAAAAA', Buffer.from([0xe0]));
       s.savePart('AAAAAAAAAAAAAAAA', md5('f'), Buffer.from([0x00, 0x40]));
       s.close();
-      const state = open().load();
+      const state = reopened(open);
       assert.deepEqual(state.sessions.map((x) => x.id), ['BBBBBBBBBBBBBBBB', 'AAAAAAAAAAAAAAAA']);
       assert.deepEqual(state.sessions[0], { id: 'BBBBBBBBBBBBBBBB', ip4: '10.0.0.2', ip6: 'fd99:0000:0000:0000:0000:0000:0000:0002', port: 5001, since: 2000, lastSeen: 2500 });
       assert.deepEqual(state.sessions[1], { id: 'AAAAAAAAAAAAAAAA', ip4: '10.0.0.1', ip6: 'fd99:0000:0000:0000:0000:0000:0000:0001', port: 5000, since: 1000, lastSeen: 1000 });
@@ -62,7 +72,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       s.savePart('CCCCCCCCCCCCCCCC', md5('b'), Buffer.from([0x80, 0x40]));
       s.saveAdd({ ...file(md5('b'), 'new'), fileLength: 1 }, 'CCCCCCCCCCCCCCCC', Buffer.from([0xff, 0xc0]));
       s.close();
-      const state = open().load();
+      const state = reopened(open);
       assert.deepEqual(state.files, [file(md5('b'), 'new')]);
       assert.equal(state.ownership.find((o) => o.sessionId === 'CCCCCCCCCCCCCCCC')?.bitmap.toString('hex'), 'ffc0');
       assert.equal(state.ownership.length, 2);
@@ -91,7 +101,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       s.removeSession('AAAAAAAAAAAAAAAA');
       s.removeSession('NOT-A-SESSION---');
       s.close();
-      const state = open().load();
+      const state = reopened(open);
       assert.deepEqual(state.sessions.map((x) => x.id), ['BBBBBBBBBBBBBBBB']);
       assert.equal(state.files.length, 2);
       assert.ok(state.ownership.every((o) => o.sessionId === 'BBBBBBBBBBBBBBBB'));
