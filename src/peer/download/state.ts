@@ -179,7 +179,7 @@ export class StateFile {
   markPart(part: number): Promise<void> {
     const index = part >> 3;
     // One byte into the page cache: a synchronous pwrite is far cheaper than a thread-pool round trip.
-    return this.then(() => {
+    return this.queue(() => {
       writeSync(this.fh.fd, this.bitmap, index, 1, this.offset + index);
     });
   }
@@ -205,13 +205,13 @@ export class StateFile {
 
   private append(line: Line): Promise<void> {
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
-    return this.then(() => {
+    return this.queue(() => {
       writeSync(this.fh.fd, bytes, 0, bytes.length, this.end);
       this.end += bytes.length;
     });
   }
 
-  private then(step: () => void): Promise<void> {
+  private queue(step: () => void): Promise<void> {
     this.chain = this.chain.then(() => {
       if (!this.closed) step();
     });
