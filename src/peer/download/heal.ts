@@ -175,18 +175,25 @@ export class Healer {
     }
   }
 
-  /** Fetches each part from its first owner that answers (a few rounds); overwrites the copy on disk. */
+  /**
+   * Fetches each part from its first owner that answers and overwrites the copy
+   * on disk. In rounds over the whole list: a part refused now (choked, or a
+   * seed that first spreads parts it never sent) is asked again after the
+   * others, not retried in place while the rest wait.
+   */
   private async refetch(list: readonly { part: number; from: readonly string[] }[]): Promise<number> {
     const { partial, owners, log } = this.deps;
-    const attempts = this.deps.attempts ?? 4;
+    const attempts = this.deps.attempts ?? 5;
     const retryMs = this.deps.retryMs ?? 1500;
     let done = 0;
-    const queue = [...list];
-    const worker = async (): Promise<void> => {
-      for (let job = queue.shift(); job; job = queue.shift()) {
-        let ok = false;
-        for (let attempt = 0; attempt < attempts && !ok; attempt++) {
-          if (attempt > 0) await sleep(retryMs);
+    let pending = [...list];
+    for (let round = 0; round < attempts && pending.length > 0; round++) {
+      if (round > 0) await sleep(retryMs);
+      const queue = [...pending];
+      const failed: typeof pending = [];
+      const worker = async (): Promise<void> => {
+        for (let job = queue.shift(); job; job = queue.shift()) {
+          let ok = false;
           for (const key of job.from) {
             const owner = owners.get(key);
             if (!owner) continue;
@@ -200,11 +207,13 @@ export class Healer {
               log.debug({ part: job.part, owner: key, err: (err as Error).message }, 'heal fetch failed');
             }
           }
+          if (!ok) failed.push(job);
         }
-        if (!ok) log.warn({ part: job.part, from: job.from }, 'could not fetch a part again while healing');
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, list.length) }, worker));
+      };
+      await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+      pending = failed;
+    }
+    if (pending.length > 0) log.warn({ parts: pending.map((j) => j.part) }, 'could not fetch some parts again while healing');
     return done;
   }
 

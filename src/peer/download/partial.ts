@@ -37,6 +37,9 @@ export interface ResumeCheck {
 }
 
 export class PartialFile {
+  /** A held part was overwritten since the md5 prefix started: hash afresh from disk. */
+  private stale = false;
+
   private constructor(
     readonly file: LocalFile,
     private fh: FileHandle | null,
@@ -123,9 +126,14 @@ export class PartialFile {
     const digest = partDigest(chunks);
     this.journal.records.set(part, { owner, digest });
     this.addEvidence(part, owner, digest);
-    setPart(this.file.bitmap, part);
-    // md5 in order, from the bytes in hand when this part is next in line.
-    this.hasher.landed(part, chunks);
+    if (this.has(part)) {
+      // A copy replaced while healing: the md5 prefix may have read the old bytes.
+      this.stale = true;
+    } else {
+      setPart(this.file.bitmap, part);
+      // md5 in order, from the bytes in hand when this part is next in line.
+      this.hasher.landed(part, chunks);
+    }
     await this.state.recordPart(part, owner, digest).catch((err: unknown) => {
       throw diskError(err, 'record progress beside', this.file.path);
     });
@@ -177,6 +185,11 @@ export class PartialFile {
 
   /** Every part is on disk: the content's md5 state (open for the content+owner candidates). */
   async hash(): Promise<Hash> {
+    if (this.stale) {
+      await this.hasher.close();
+      this.hasher = new PrefixHasher(this.file);
+      this.stale = false;
+    }
     const hasher = this.hasher;
     try {
       return await hasher.finish();
