@@ -96,6 +96,8 @@ export interface HealInput {
 
 export interface Refetch {
   readonly part: number;
+  /** The digest the guess implies, when some owner it trusts has shown it. */
+  readonly digest?: Digest;
   /** Owners to ask, best first (those already seen with the digest the guess implies). */
   readonly from: readonly string[];
 }
@@ -162,8 +164,8 @@ function implication(input: HealInput, liars: ReadonlySet<string>, random: () =>
     const others = input.holders(part).filter((o) => !liars.has(o) && !vouching.includes(o));
     shuffle(others, random);
     const from = [...vouching.filter((o) => input.holders(part).includes(o)), ...others];
-    if (from.length === 0) orphans.push(part);
-    else refetch.push({ part, from });
+    if (from.length === 0 && implied === null) orphans.push(part);
+    else refetch.push(implied === null ? { part, from } : { part, from, digest: implied });
   }
   return { refetch, orphans };
 }

@@ -30,6 +30,8 @@ export type DownloadEvent =
   | { type: 'failed'; md5: string; message: string; code: string; path?: string }
   /** An owner is banned for this file: it sent wrong bytes for `parts`. */
   | { type: 'banned'; md5: string; owner: string; reason: string; parts: readonly number[] }
+  /** A ban is lifted: the verified file shows the owner was honest (outvoted by colluders). */
+  | { type: 'unbanned'; md5: string; owner: string; reason: string }
   /** The whole-file md5 failed and the file was healed (it then completes, verified). */
   | ({ type: 'healed'; md5: string } & HealReport);
 
@@ -55,6 +57,8 @@ export interface DownloadStatus {
   readonly banned: readonly { key: string; reason: string }[];
   /** Parts fetched a second time from another owner to compare (cross-checks). */
   readonly crossChecks: number;
+  /** Bytes those cross-checks fetched (extra traffic). */
+  readonly crossCheckBytes: number;
   readonly startedAt: number;
 }
 
@@ -128,6 +132,7 @@ export class Download {
       choked: this.chokedCount,
       banned: this.owners?.banned() ?? [],
       crossChecks: this.healer?.checksDone ?? 0,
+      crossCheckBytes: this.healer?.checkBytes ?? 0,
       startedAt: this.startedAt,
     };
   }
@@ -208,8 +213,10 @@ export class Download {
       random: this.deps.random,
       now: this.deps.now,
       log,
+      checkShare: tuning.crossCheckShare,
       fetch: (part, owner) => this.fetchCopy(part, owner),
       banned: (b) => this.banned(b),
+      unbanned: (owner, reason) => this.deps.emit({ type: 'unbanned', md5: this.md5, owner, reason }),
       dropped: (part) => {
         this.bytesDone -= partial.partSize(part);
       },

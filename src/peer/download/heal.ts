@@ -15,7 +15,7 @@
  */
 import type { Logger } from '../../log.js';
 import { hasPart } from '../../protocol/index.js';
-import { type Digest, type DiskCopy, type HealPlan, checkChance, judge, liarKey, pickOne, planHeal, provenLiars } from './blame.js';
+import { CHECK_DEFAULTS, type Digest, type DiskCopy, type HealPlan, type Refetch, checkChance, judge, liarKey, pickOne, planHeal, provenLiars } from './blame.js';
 import type { Owner, OwnerSet } from './owners.js';
 import { type PartialFile, partDigest } from './partial.js';
 
@@ -47,8 +47,12 @@ export interface HealDeps {
   readonly fetch: (part: number, owner: Owner) => Promise<Buffer[]>;
   /** A ban was decided (kept in the state file already). */
   readonly banned: (ban: Ban) => void;
+  /** A ban is lifted: the verified file shows `owner` sent the right bytes (a bought majority had banned it). */
+  readonly unbanned: (owner: string, reason: string) => void;
   /** `part` was dropped (its copy is suspect): the download fetches it again. */
   readonly dropped: (part: number) => void;
+  /** Share of the file's parts cross-checked at most (CheckTuning.share). */
+  readonly checkShare: number;
   /** Give up on a part after this many failed fetches from the owners asked. */
   readonly attempts?: number;
   /** Wait between rounds of asking when every owner failed (choked, busy), ms. */
@@ -56,6 +60,9 @@ export interface HealDeps {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Bytes of disputed copies kept in memory, so a guess that trusts one needs no second fetch. */
+const KEPT_BYTES = 32 << 20;
 
 export class Healer {
   /** Cross-checks started (the budget counts these). */
@@ -65,6 +72,9 @@ export class Healer {
   /** Cross-check bytes fetched (the extra traffic). */
   checkBytes = 0;
   private readonly wrongParts = new Set<number>();
+  /** part -> digest -> the bytes of a copy that disagreed with the one on disk, and who sent it. */
+  private readonly kept = new Map<number, Map<Digest, { owner: string; chunks: Buffer[] }>>();
+  private keptBytes = 0;
 
   constructor(private readonly deps: HealDeps) {}
 
@@ -83,7 +93,8 @@ export class Healer {
    */
   afterAccept(part: number, owner: Owner): Promise<void> | null {
     const { partial, random } = this.deps;
-    if (random() >= checkChance({ passed: this.passed.get(owner.key) ?? 0 }, { parts: partial.parts, checks: this.checks })) return null;
+    const tuning = { ...CHECK_DEFAULTS, share: this.deps.checkShare };
+    if (random() >= checkChance({ passed: this.passed.get(owner.key) ?? 0 }, { parts: partial.parts, checks: this.checks }, tuning)) return null;
     const other = this.pickHolder(part, [owner.key]);
     if (!other) return null;
     this.checks++;
@@ -101,10 +112,20 @@ export class Healer {
   }
 
   private async copyOf(part: number, owner: Owner): Promise<Digest> {
+    const { partial } = this.deps;
     const chunks = await this.deps.fetch(part, owner);
     const digest = partDigest(chunks);
-    this.checkBytes += this.deps.partial.partSize(part);
-    await this.deps.partial.witness(part, owner.key, digest);
+    const size = partial.partSize(part);
+    this.checkBytes += size;
+    await partial.witness(part, owner.key, digest);
+    if (digest !== partial.digest(part) && this.keptBytes + size <= KEPT_BYTES) {
+      let m = this.kept.get(part);
+      if (!m) this.kept.set(part, (m = new Map()));
+      if (!m.has(digest)) {
+        m.set(digest, { owner: owner.key, chunks });
+        this.keptBytes += size;
+      }
+    }
     return digest;
   }
 
@@ -181,12 +202,21 @@ export class Healer {
    * seed that first spreads parts it never sent) is asked again after the
    * others, not retried in place while the rest wait.
    */
-  private async refetch(list: readonly { part: number; from: readonly string[] }[]): Promise<number> {
+  private async refetch(list: readonly Refetch[]): Promise<number> {
     const { partial, owners, log } = this.deps;
     const attempts = this.deps.attempts ?? 5;
-    const retryMs = this.deps.retryMs ?? 1500;
+    const retryMs = this.deps.retryMs ?? 700;
     let done = 0;
     let pending = [...list];
+    // Copies already in hand (kept from a dispute) need no fetch.
+    pending = [];
+    for (const job of list) {
+      const copy = job.digest === undefined ? undefined : this.kept.get(job.part)?.get(job.digest);
+      if (copy) {
+        await partial.write(job.part, copy.chunks, copy.owner);
+        done++;
+      } else pending.push(job);
+    }
     for (let round = 0; round < attempts && pending.length > 0; round++) {
       if (round > 0) await sleep(retryMs);
       const queue = [...pending];
@@ -237,6 +267,7 @@ export class Healer {
       log.warn({ owner: b.key, was: b.reason }, 'ban lifted: the verified file shows this owner sent the right bytes');
       owners.unban(b.key);
       await partial.ban(b.key, null);
+      this.deps.unbanned(b.key, `the verified file shows it sent the right bytes (it had been banned: ${b.reason})`);
     }
     const wrong = [...this.wrongParts].sort((a, b) => a - b);
     return {
