@@ -2,19 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { seededRandom } from '../support/random.js';
 import { type DiskCopy, type HealInput, type HealPlan, checkChance, judge, liarKey, planHeal, provenLiars } from '../../src/peer/download/blame.js';
 
-/** A seeded random source (mulberry32), so every run takes the same choices. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 const good = (p: number): string => `g${p}`.padEnd(64, '0');
 const bad = (p: number, who = 'x'): string => `b${who}${p}`.padEnd(64, '0');
@@ -32,6 +23,7 @@ test('checkChance: a new owner is checked at once, passes halve the chance to a 
   assert.equal(checkChance({ passed: 1 }, { parts: 1000, checks: 1 }), 0.5);
   assert.equal(checkChance({ passed: 20 }, { parts: 1000, checks: 5 }), 0.02);
   assert.equal(checkChance({ passed: 0 }, { parts: 1000, checks: 40 }), 0, '4 % of 1000 parts is the budget');
+  assert.equal(checkChance({ passed: 9, disputed: true }, { parts: 1000, checks: 40 }), 1, 'an owner in an unsettled dispute: every part');
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 1 << 30 }), (parts, seed) => {
       // However the dice fall, the checks of a whole download stay within the budget.

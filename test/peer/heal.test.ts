@@ -122,56 +122,24 @@ function assertHealed(s: Swarm, r: Awaited<ReturnType<typeof leech>>): Banned[] 
   return banned;
 }
 
-test('a liar that corrupts every third part next to an honest seed: verified, byte-identical, liar banned', { timeout: 90_000 }, async () => {
-  const s = await swarm(60, 1, [(part) => part % 3 === 0]);
-  try {
-    const r = await leech(s, 69);
-    assertHealed(s, r);
-  } finally {
-    await s.close();
-  }
-});
+/** One healing case: a swarm on 127.0.0.<base…>, a leecher on <base+9>, the outcome checked by assertHealed. */
+function healingCase(name: string, base: number, seeds: number, scripts: ((part: number, n: number) => boolean)[], more?: (s: Swarm) => void): void {
+  test(name, { timeout: 120_000 }, async () => {
+    const s = await swarm(base, seeds, scripts);
+    try {
+      assertHealed(s, await leech(s, base + 9));
+      more?.(s);
+    } finally {
+      await s.close();
+    }
+  });
+}
 
-test('a liar that corrupts every part next to an honest seed: verified, liar banned', { timeout: 90_000 }, async () => {
-  const s = await swarm(70, 1, [() => true]);
-  try {
-    const r = await leech(s, 79);
-    assertHealed(s, r);
-    assert.ok(s.liars[0]!.lied.length > 0, 'the liar was asked');
-  } finally {
-    await s.close();
-  }
-});
-
-test('two liars among five owners: both caught, the three honest seeds never blamed', { timeout: 120_000 }, async () => {
-  const s = await swarm(80, 3, [(part) => part % 3 === 1, (part) => part % 2 === 0]);
-  try {
-    const r = await leech(s, 89);
-    assertHealed(s, r);
-  } finally {
-    await s.close();
-  }
-});
-
-test('two colluding liars sending identical wrong bytes outvote one honest seed, but the md5 judges: verified, both banned', { timeout: 120_000 }, async () => {
-  const s = await swarm(90, 1, [(part) => part % 2 === 0, (part) => part % 2 === 0]);
-  try {
-    const r = await leech(s, 99);
-    assertHealed(s, r);
-  } finally {
-    await s.close();
-  }
-});
-
-test('a liar honest for its first parts, then lying: still caught, the file verified', { timeout: 90_000 }, async () => {
-  const s = await swarm(100, 1, [(_part, n) => n >= 4]);
-  try {
-    const r = await leech(s, 109);
-    assertHealed(s, r);
-  } finally {
-    await s.close();
-  }
-});
+healingCase('a liar that corrupts every third part next to an honest seed: verified, byte-identical, liar banned', 60, 1, [(part) => part % 3 === 0]);
+healingCase('a liar that corrupts every part next to an honest seed: verified, liar banned', 70, 1, [() => true], (s) => assert.ok(s.liars[0]!.lied.length > 0, 'the liar was asked'));
+healingCase('two liars among five owners: both caught, the three honest seeds never blamed', 80, 3, [(part) => part % 3 === 1, (part) => part % 2 === 0]);
+healingCase('two colluding liars sending identical wrong bytes outvote one honest seed, but the md5 judges: verified, both banned', 90, 1, [(part) => part % 2 === 0, (part) => part % 2 === 0]);
+healingCase('a liar honest for its first parts, then lying: still caught, the file verified', 100, 1, [(_part, n) => n >= 4]);
 
 test('a liar that is the only owner of a part: a clear failure naming the part and the liar, nothing under the final name', { timeout: 90_000 }, async () => {
   const only = 7;

@@ -13,7 +13,7 @@ import { MAX_PART_COUNT, type PeerAddress } from '../../protocol/index.js';
 import type { Throttle, TrafficRecorder } from '../bandwidth.js';
 import type { DownloadTuning } from '../config.js';
 import type { LocalAddresses } from '../connect.js';
-import { ConnectionPool, fetchPart, isChoked } from '../fetch.js';
+import { ConnectionPool, type FetchHandle, fetchPart, isChoked } from '../fetch.js';
 import type { FileStore } from '../files.js';
 import { sanitizeFileName } from '../sanitize.js';
 import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
@@ -338,24 +338,10 @@ export class Download {
   }
 
   private start(part: number, owner: Owner): void {
-    const { tuning } = this.deps;
     const partial = this.partial!;
     const length = partial.partSize(part);
     const buffer = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(length, partial.file.partLength));
-    const handle = fetchPart({
-      host: owner.address.ip4,
-      port: owner.port,
-      md5: this.md5,
-      part,
-      length,
-      buffer,
-      local: this.deps.local,
-      stallMs: tuning.stallMs,
-      connectTimeoutMs: tuning.connectTimeoutMs,
-      traffic: this.deps.traffic,
-      throttle: this.deps.downThrottle,
-      pool: this.pool,
-    });
+    const handle = this.fetchFrom(owner, part, length, buffer);
     const flight: Flight = { part, owner, handle, cancelled: false };
     this.schedule!.add(flight);
     const task = handle.done
@@ -414,29 +400,32 @@ export class Download {
 
   /** Fetches one copy of `part` from `owner` outside the schedule (cross-checks, healing); it counts in the owner's load. */
   private async fetchCopy(part: number, owner: Owner): Promise<Buffer[]> {
-    const { tuning } = this.deps;
-    const partial = this.partial!;
-    const length = partial.partSize(part);
+    const length = this.partial!.partSize(part);
     owner.load++;
     try {
-      const handle = fetchPart({
-        host: owner.address.ip4,
-        port: owner.port,
-        md5: this.md5,
-        part,
-        length,
-        buffer: Buffer.allocUnsafe(length),
-        local: this.deps.local,
-        stallMs: tuning.stallMs,
-        connectTimeoutMs: tuning.connectTimeoutMs,
-        traffic: this.deps.traffic,
-        throttle: this.deps.downThrottle,
-        pool: this.pool,
-      });
-      return await handle.done;
+      return await this.fetchFrom(owner, part, length, Buffer.allocUnsafe(length)).done;
     } finally {
       owner.load--;
     }
+  }
+
+  /** One RETP of `part` to `owner`, into `buffer`. */
+  private fetchFrom(owner: Owner, part: number, length: number, buffer: Buffer): FetchHandle {
+    const { tuning } = this.deps;
+    return fetchPart({
+      host: owner.address.ip4,
+      port: owner.port,
+      md5: this.md5,
+      part,
+      length,
+      buffer,
+      local: this.deps.local,
+      stallMs: tuning.stallMs,
+      connectTimeoutMs: tuning.connectTimeoutMs,
+      traffic: this.deps.traffic,
+      throttle: this.deps.downThrottle,
+      pool: this.pool,
+    });
   }
 
   private banned(b: Ban): void {

@@ -75,6 +75,8 @@ export class Healer {
   /** part -> digest -> the bytes of a copy that disagreed with the one on disk, and who sent it. */
   private readonly kept = new Map<number, Map<Digest, { owner: string; chunks: Buffer[] }>>();
   private keptBytes = 0;
+  /** Owners in a dispute no majority settled: every part they send is cross-checked. */
+  private readonly disputed = new Set<string>();
 
   constructor(private readonly deps: HealDeps) {}
 
@@ -94,7 +96,8 @@ export class Healer {
   afterAccept(part: number, owner: Owner): Promise<void> | null {
     const { partial, random } = this.deps;
     const tuning = { ...CHECK_DEFAULTS, share: this.deps.checkShare };
-    if (random() >= checkChance({ passed: this.passed.get(owner.key) ?? 0 }, { parts: partial.parts, checks: this.checks }, tuning)) return null;
+    const disputed = this.disputed.has(owner.key);
+    if (random() >= checkChance({ passed: this.passed.get(owner.key) ?? 0, disputed }, { parts: partial.parts, checks: this.checks }, tuning)) return null;
     const other = this.pickHolder(part, [owner.key]);
     if (!other) return null;
     this.checks++;
@@ -143,7 +146,11 @@ export class Healer {
     const third = this.pickHolder(part, [supplier, other.key]);
     if (third) await this.copyOf(part, third);
     const verdict = judge(partial.journal.evidence.get(part) ?? new Map());
-    if (!verdict.winner) return; // only the whole-file md5 can tell
+    if (!verdict.winner) {
+      // Only the whole-file md5 can tell: check everything these owners send from now on.
+      for (const o of partial.journal.evidence.get(part)?.keys() ?? []) this.disputed.add(o);
+      return;
+    }
     const agree = [...(partial.journal.evidence.get(part) ?? [])].filter(([, d]) => d === verdict.winner).map(([o]) => o);
     for (const liar of verdict.liars) await this.ban(liar, `sent wrong bytes for part ${part} (${agree.join(' and ')} agree on other bytes)`, [part]);
   }
