@@ -15,7 +15,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, silentLogger } from '../src/log.js';
-import { type PeerHandle, startPeer } from '../src/peer/index.js';
+import { PEER_DEFAULTS, type PeerHandle, startPeer } from '../src/peer/index.js';
 import { startTracker } from '../src/tracker/index.js';
 import { parseRate } from '../src/units.js';
 import { type Liar, register, startLiar } from '../test/support/liar.js';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'bugtorrent-bench-heal-'));
   const load = loadavg()[0]!;
   try {
-    const share = 0.04;
+    const share = PEER_DEFAULTS.crossCheckShare;
     const only = process.env['HEAL_CASE'];
     const cases: { name: string; setup: Setup; reference: Setup; bound: number }[] = [
       { name: 'clean swarm, 3 seeds: cross-checks on vs off', setup: { seeds: 3, liars: 0, crossCheckShare: share }, reference: { seeds: 3, liars: 0, crossCheckShare: 0 }, bound: 1.05 },

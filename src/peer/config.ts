@@ -102,8 +102,8 @@ export const PEER_DEFAULTS = {
   findTimeoutMs: 10_000,
   // The choker re-decides every 10 s: a refused owner is worth asking again within that.
   maxBackoffMs: 10_000,
-  // 4 % of the parts: on a clean swarm that is the whole extra traffic (bench/heal.ts measures it).
-  crossCheckShare: 0.04,
+  // 3 % of the parts: on a clean swarm that is the whole extra traffic (bench/heal.ts measures it).
+  crossCheckShare: 0.03,
   refreshMs: 15_000,
   swarmWatchMs: 10_000,
   logoutRetryMs: 5000,

@@ -22,8 +22,8 @@ test('checkChance: a new owner is checked at once, passes halve the chance to a 
   assert.equal(checkChance({ passed: 0 }, { parts: 1000, checks: 0 }), 1);
   assert.equal(checkChance({ passed: 1 }, { parts: 1000, checks: 1 }), 0.5);
   assert.equal(checkChance({ passed: 20 }, { parts: 1000, checks: 5 }), 0.02);
-  assert.equal(checkChance({ passed: 0 }, { parts: 1000, checks: 40 }), 0, '4 % of 1000 parts is the budget');
-  assert.equal(checkChance({ passed: 9, disputed: true }, { parts: 1000, checks: 40 }), 1, 'an owner in an unsettled dispute: every part');
+  assert.equal(checkChance({ passed: 0 }, { parts: 1000, checks: 30 }), 0, '3 % of 1000 parts is the budget');
+  assert.equal(checkChance({ passed: 9, disputed: true }, { parts: 1000, checks: 30 }), 1, 'an owner in an unsettled dispute: every part');
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 1 << 30 }), (parts, seed) => {
       // However the dice fall, the checks of a whole download stay within the budget.
@@ -37,7 +37,7 @@ test('checkChance: a new owner is checked at once, passes halve the chance to a 
           passed.set(owner, (passed.get(owner) ?? 0) + 1);
         }
       }
-      return checks <= Math.ceil(0.04 * parts);
+      return checks <= Math.ceil(0.03 * parts);
     }),
   );
 });

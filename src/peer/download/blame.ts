@@ -62,7 +62,7 @@ export interface CheckTuning {
   readonly floor: number;
 }
 
-export const CHECK_DEFAULTS: CheckTuning = { share: 0.04, floor: 0.02 };
+export const CHECK_DEFAULTS: CheckTuning = { share: 0.03, floor: 0.02 };
 
 /**
  * The chance that a part just accepted from an owner is cross-checked against a

@@ -107,6 +107,8 @@ export class Download {
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
   private readonly pool = new ConnectionPool();
+  /** Cross-check fetches under way: cancelled once every part is in (the md5 judges then). */
+  private readonly checking = new Set<FetchHandle>();
   /**
    * Part buffers free for the next fetch. A buffer goes to one fetch, then to
    * `accept` (disk write and md5 are done with it when that settles) and comes
@@ -214,7 +216,7 @@ export class Download {
       now: this.deps.now,
       log,
       checkShare: tuning.crossCheckShare,
-      fetch: (part, owner) => this.fetchCopy(part, owner),
+      fetch: (part, owner, check) => this.fetchCopy(part, owner, check),
       banned: (b) => this.banned(b),
       unbanned: (owner, reason) => this.deps.emit({ type: 'unbanned', md5: this.md5, owner, reason }),
       dropped: (part) => {
@@ -246,6 +248,8 @@ export class Download {
         await allIn;
         if (this.stopped) throw this.fatal ?? new FileError(ErrorCode.BAD_STATE, 'download stopped');
       }
+      // A late cross-check (a slow or choking owner) must not hold up the end.
+      for (const h of this.checking) h.cancel();
       await Promise.allSettled([...this.pending]);
       if (this.fatal) throw this.fatal;
     }
@@ -399,13 +403,16 @@ export class Download {
   }
 
   /** Fetches one copy of `part` from `owner` outside the schedule (cross-checks, healing); it counts in the owner's load. */
-  private async fetchCopy(part: number, owner: Owner): Promise<Buffer[]> {
+  private async fetchCopy(part: number, owner: Owner, check: boolean): Promise<Buffer[]> {
     const length = this.partial!.partSize(part);
     owner.load++;
+    const handle = this.fetchFrom(owner, part, length, Buffer.allocUnsafe(length));
+    if (check) this.checking.add(handle);
     try {
-      return await this.fetchFrom(owner, part, length, Buffer.allocUnsafe(length)).done;
+      return await handle.done;
     } finally {
       owner.load--;
+      this.checking.delete(handle);
     }
   }
 

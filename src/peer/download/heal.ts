@@ -43,8 +43,8 @@ export interface HealDeps {
   readonly random: () => number;
   readonly now: () => number;
   readonly log: Logger;
-  /** Fetches `part` from `owner` outside the schedule (throws when the fetch fails). */
-  readonly fetch: (part: number, owner: Owner) => Promise<Buffer[]>;
+  /** Fetches `part` from `owner` outside the schedule (throws when the fetch fails); `check`: a cross-check, cancelled once all parts are in. */
+  readonly fetch: (part: number, owner: Owner, check: boolean) => Promise<Buffer[]>;
   /** A ban was decided (kept in the state file already). */
   readonly banned: (ban: Ban) => void;
   /** A ban is lifted: the verified file shows `owner` sent the right bytes (a bought majority had banned it). */
@@ -116,7 +116,7 @@ export class Healer {
 
   private async copyOf(part: number, owner: Owner): Promise<Digest> {
     const { partial } = this.deps;
-    const chunks = await this.deps.fetch(part, owner);
+    const chunks = await this.deps.fetch(part, owner, true);
     const digest = partDigest(chunks);
     const size = partial.partSize(part);
     this.checkBytes += size;
@@ -235,7 +235,7 @@ export class Healer {
             const owner = owners.get(key);
             if (!owner) continue;
             try {
-              const chunks = await this.deps.fetch(job.part, owner);
+              const chunks = await this.deps.fetch(job.part, owner, false);
               await partial.write(job.part, chunks, key);
               done++;
               ok = true;
