@@ -216,6 +216,7 @@ export class Download {
       now: this.deps.now,
       log,
       checkShare: tuning.crossCheckShare,
+      stopped: () => this.stopped,
       fetch: (part, owner, check) => this.fetchCopy(part, owner, check),
       banned: (b) => this.banned(b),
       unbanned: (owner, reason) => this.deps.emit({ type: 'unbanned', md5: this.md5, owner, reason }),
@@ -374,7 +375,8 @@ export class Download {
   private async accept(flight: Flight, chunks: Buffer[]): Promise<void> {
     const { part, owner } = flight;
     const partial = this.partial!;
-    if (flight.cancelled || this.stopped || partial.has(part) || this.writing.has(part)) return;
+    // A copy from an owner banned while it was in flight is not taken.
+    if (flight.cancelled || this.stopped || partial.has(part) || this.writing.has(part) || owner.banned !== null) return;
     this.writing.add(part);
     this.schedule!.cancelOthers(part, flight);
     try {

@@ -13,6 +13,7 @@
  * no testable guess is left. Once verified, the file's own digests say exactly
  * who lied: those are banned, and a ban a bought majority made is lifted.
  */
+import { ErrorCode, FileError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { hasPart } from '../../protocol/index.js';
 import { CHECK_DEFAULTS, type Digest, type DiskCopy, type HealPlan, type Refetch, checkChance, judge, liarKey, pickOne, planHeal, provenLiars } from './blame.js';
@@ -53,6 +54,10 @@ export interface HealDeps {
   readonly dropped: (part: number) => void;
   /** Share of the file's parts cross-checked at most (CheckTuning.share). */
   readonly checkShare: number;
+  /** The download was stopped: healing ends (the state stays for a resume). */
+  readonly stopped: () => boolean;
+  /** Guesses tested at most before giving up (each costs a re-fetch and an md5). */
+  readonly maxRounds?: number;
   /** Give up on a part after this many failed fetches from the owners asked. */
   readonly attempts?: number;
   /** Wait between rounds of asking when every owner failed (choked, busy), ms. */
@@ -192,6 +197,11 @@ export class Healer {
         tried,
         random: this.deps.random,
       });
+      if (this.deps.stopped()) throw new FileError(ErrorCode.BAD_STATE, 'download stopped while healing');
+      if (plan.kind === 'try' && rounds >= (this.deps.maxRounds ?? 12)) {
+        log.error({ rounds, untested: plan.liars }, 'giving up healing: too many guesses failed');
+        return { ok: false, plan: { kind: 'stuck', liars: plan.liars, parts: plan.refetch.map((r) => r.part) } };
+      }
       if (plan.kind === 'stuck') return { ok: false, plan };
       tried.add(liarKey(plan.liars));
       rounds++;
