@@ -189,11 +189,13 @@ export class Healer {
     for (;;) {
       const disk = new Map<number, DiskCopy>();
       for (const [part, rec] of partial.journal.records) disk.set(part, rec);
+      const listed = [...owners.values()].filter((o) => o.listed);
+      const holders = Array.from({ length: partial.parts }, (_, part) => listed.filter((o) => hasPart(o.bitmap, part)).map((o) => o.key));
       const plan = planHeal({
         parts: partial.parts,
         evidence: partial.journal.evidence,
         disk,
-        holders: (part) => [...owners.values()].filter((o) => o.listed && hasPart(o.bitmap, part)).map((o) => o.key),
+        holders: (part) => holders[part] ?? [],
         tried,
         random: this.deps.random,
       });
