@@ -64,6 +64,12 @@ export interface PeerConfig {
   readonly findTimeoutMs: number;
   /** Longest back-off of a faulty owner. */
   readonly maxBackoffMs: number;
+  /**
+   * Cross-check at most this share of a file's parts against a second owner
+   * while downloading (catches lying uploaders early); 0 = never (the whole-file
+   * md5 still finds and heals wrong parts at the end).
+   */
+  readonly crossCheckShare: number;
 
   // Tracker session.
   /** Refresh the session (an idempotent LOGI) this often so the tracker knows we are alive; 0 = never. */
@@ -113,6 +119,8 @@ export const PEER_DEFAULTS = {
   findTimeoutMs: 10_000,
   // The choker re-decides every 10 s: a refused owner is worth asking again within that.
   maxBackoffMs: 10_000,
+  // 3 % of the parts: on a clean swarm that is the whole extra traffic (bench/heal.ts measures it).
+  crossCheckShare: 0.03,
   refreshMs: 15_000,
   // Who is complete and who never uploads, as the choker learns it from holder lists: worth knowing soon.
   swarmWatchMs: 3000,
@@ -133,5 +141,5 @@ export function peerConfig(settings: PeerSettings): PeerConfig {
 /** The download tuning a PeerConfig implies. */
 export type DownloadTuning = Pick<
   PeerConfig,
-  'pollMs' | 'stallMs' | 'connectTimeoutMs' | 'maxPerOwner' | 'maxInFlight' | 'randomFirst' | 'endgameCopies' | 'findTimeoutMs' | 'maxBackoffMs'
+  'pollMs' | 'stallMs' | 'connectTimeoutMs' | 'maxPerOwner' | 'maxInFlight' | 'randomFirst' | 'endgameCopies' | 'findTimeoutMs' | 'maxBackoffMs' | 'crossCheckShare'
 >;

@@ -1,10 +1,10 @@
 /**
  * The files this peer holds (shared, completed, or partly downloaded), hashing,
- * and the download state kept beside a partial file so a restart resumes it.
+ * and the partial file's name (its state file is download/state.ts).
  */
 import { type Hash, createHash } from 'node:crypto';
-import { createReadStream, writeSync } from 'node:fs';
-import { type FileHandle, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCode, FileError } from '../errors.js';
 import { type PeerAddress, compressIPv6, expandIPv6, fullBitmap, hasPart, partCountOf } from '../protocol/index.js';
@@ -222,91 +222,8 @@ export class PrefixHasher {
   }
 }
 
-// ---- Download state beside the partial file ---------------------------------
-
-/**
- * The state file: one JSON header line, then the raw part bitmap. The header is
- * written once (temp + rename); each part that lands flips its bit with a
- * one-byte positional write, serialised so bytes land in order. A part's bit is
- * set only after its bytes were written to the partial file.
- */
-export interface DownloadState {
-  readonly version: 1;
-  readonly md5: string;
-  readonly fileName: string;
-  readonly fileLength: number;
-  readonly partLength: number;
-}
-
 export function partialPath(dir: string, md5: string): string {
   return join(dir, `.${md5}.bt-part`);
-}
-export function statePath(dir: string, md5: string): string {
-  return join(dir, `.${md5}.bt-state`);
-}
-
-export async function loadState(dir: string, md5: string, expect: { fileLength: number; partLength: number }): Promise<Buffer | null> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(statePath(dir, md5));
-  } catch {
-    return null;
-  }
-  try {
-    const nl = raw.indexOf(0x0a);
-    if (nl < 0 || nl > 4096) return null;
-    const s = JSON.parse(raw.subarray(0, nl).toString('utf8')) as DownloadState;
-    const parts = partCountOf(expect.fileLength, expect.partLength);
-    const bm = Buffer.from(raw.subarray(nl + 1));
-    if (s.version !== 1 || s.md5 !== md5 || s.fileLength !== expect.fileLength || s.partLength !== expect.partLength || bm.length !== Math.ceil(parts / 8)) return null;
-    const info = await stat(partialPath(dir, md5)).catch(() => null);
-    if (!info || info.size !== expect.fileLength) return null;
-    return bm;
-  } catch {
-    return null;
-  }
-}
-
-export class StateFile {
-  private chain: Promise<void> = Promise.resolve();
-  private constructor(
-    private readonly path: string,
-    private readonly fh: FileHandle,
-    private readonly offset: number,
-    private readonly bitmap: Buffer,
-  ) {}
-
-  /** Writes header + bitmap atomically and opens the file for bit updates. */
-  static async create(dir: string, header: DownloadState, bitmap: Buffer): Promise<StateFile> {
-    const path = statePath(dir, header.md5);
-    const head = Buffer.from(`${JSON.stringify(header)}\n`, 'utf8');
-    const tmp = `${path}.tmp`;
-    await writeFile(tmp, Buffer.concat([head, bitmap]));
-    await rename(tmp, path);
-    const fh = await open(path, 'r+');
-    return new StateFile(path, fh, head.length, bitmap);
-  }
-
-  /** Records that `part` is on disk; resolves once the byte is written. */
-  markPart(part: number): Promise<void> {
-    const index = part >> 3;
-    // One byte into the page cache: a synchronous pwrite is far cheaper than a thread-pool round trip.
-    this.chain = this.chain.then(() => {
-      writeSync(this.fh.fd, this.bitmap, index, 1, this.offset + index);
-    });
-    return this.chain;
-  }
-
-  async remove(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    await this.fh.close().catch(() => undefined);
-    await unlink(this.path).catch(() => undefined);
-  }
-
-  async close(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    await this.fh.close().catch(() => undefined);
-  }
 }
 
 /** Opens (creating and sizing if needed) the partial file. */

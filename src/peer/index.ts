@@ -34,6 +34,12 @@ export type PeerEvent =
   | { event: 'part'; md5: string; part: number; from: string; have: number; parts: number }
   | { event: 'complete'; md5: string; path: string; seconds: number }
   | { event: 'error'; message: string; code: string; md5?: string; path?: string }
+  /** An owner is banned for this file: it sent wrong bytes for `parts`. */
+  | { event: 'banned'; md5: string; owner: string; reason: string; parts: readonly number[] }
+  /** A ban is lifted: the verified file shows the owner sent the right bytes (colluders had outvoted it). */
+  | { event: 'unbanned'; md5: string; owner: string; reason: string }
+  /** The whole-file md5 failed; the wrong parts were found, fetched again from others, and the file verified. */
+  | { event: 'healed'; md5: string; wrong: readonly number[]; liars: readonly { owner: string; parts: readonly number[] }[]; refetched: number; rounds: number; seconds: number }
   | { event: 'logout'; accepted: boolean; partsOwned?: number; partsDown?: number }
   | { event: 'choke'; t: number; round: number; mode: string; regular: readonly string[]; optimistic: string | null; unchokedNow: readonly string[]; chokedNow: readonly string[] }
   | { event: 'query'; pktId: string; query: string; ttl: number; neighbors: number }
@@ -269,6 +275,9 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
       case 'part': return { event: 'part', md5: e.md5, part: e.part, from: e.from, have: e.have, parts: e.parts };
       case 'complete': return { event: 'complete', md5: e.md5, path: e.path, seconds: e.seconds };
       case 'failed': return { event: 'error', message: e.message, code: e.code, md5: e.md5, ...(e.path ? { path: e.path } : {}) };
+      case 'banned': return { event: 'banned', md5: e.md5, owner: e.owner, reason: e.reason, parts: e.parts };
+      case 'unbanned': return { event: 'unbanned', md5: e.md5, owner: e.owner, reason: e.reason };
+      case 'healed': return { event: 'healed', md5: e.md5, wrong: e.wrong, liars: e.liars, refetched: e.refetched, rounds: e.rounds, seconds: e.seconds };
     }
   };
 

@@ -62,6 +62,9 @@ export function describe(e: PeerEvent): string | null {
     case 'part': return null;
     case 'complete': return `complete: ${e.path} in ${e.seconds.toFixed(1)} s (verified)`;
     case 'error': return `error [${e.code}]: ${e.message}`;
+    case 'banned': return `banned ${e.owner} for ${e.md5}: ${e.reason}`;
+    case 'unbanned': return `ban of ${e.owner} for ${e.md5} lifted: ${e.reason}`;
+    case 'healed': return `healed ${e.md5} in ${e.seconds.toFixed(1)} s: wrong part${e.wrong.length === 1 ? '' : 's'} ${e.wrong.join(', ') || '—'} from ${e.liars.map((l) => l.owner).join(', ') || '—'}; ${e.refetched} part${e.refetched === 1 ? '' : 's'} fetched again`;
     case 'logout':
       return e.accepted
         ? `logged out (${e.partsOwned} parts owned)`

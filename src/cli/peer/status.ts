@@ -9,7 +9,8 @@ export function statusText(st: PeerStatus): string {
   for (const d of st.downloads) {
     const parts = d.parts > 0 ? `${d.have}/${d.parts} parts` : 'size not known yet';
     const owners = `${d.owners} ${d.owners === 1 ? 'owner' : 'owners'} listed, fetching from ${d.activeOwners}`;
-    lines.push(`  get ${d.md5} ${d.name ?? ''}: ${d.state}, ${parts}, ${owners}`);
+    const checked = d.crossChecks > 0 ? `, ${d.crossChecks} cross-checked with a second owner` : '';
+    lines.push(`  get ${d.md5} ${d.name ?? ''}: ${d.state}, ${parts}, ${owners}${checked}`);
     for (const b of d.banned) lines.push(`    banned ${b.key}: ${b.reason}`);
   }
   for (const f of st.shares) lines.push(`  share ${f.md5} ${f.name}: ${f.parts} parts, ${f.size} bytes`);

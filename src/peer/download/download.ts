@@ -4,7 +4,8 @@
  * accept each part that arrives (the one place a received part is taken in),
  * then verify and name the file. The parts it delegates to: OwnerSet (who holds
  * what, how they behaved), Schedule (what is in flight, what to ask next, via
- * the pure picker), PartialFile (bytes, bitmap, state on disk), verifyDownload.
+ * the pure picker), PartialFile (bytes, bitmap, digests, state on disk),
+ * Healer (cross-checks, bans, healing a file whose md5 failed), verifyDownload.
  */
 import { ErrorCode, FileError, RemoteError, isBugTorrentError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -12,20 +13,27 @@ import { MAX_PART_COUNT, type PeerAddress } from '../../protocol/index.js';
 import type { Throttle, TrafficRecorder } from '../bandwidth.js';
 import type { DownloadTuning } from '../config.js';
 import type { LocalAddresses } from '../connect.js';
-import { fetchPart, isChoked } from '../fetch.js';
+import { type FetchHandle, fetchPart, isChoked } from '../fetch.js';
 import type { FileStore } from '../files.js';
 import { sanitizeFileName } from '../sanitize.js';
 import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
+import { type Ban, type HealReport, Healer } from './heal.js';
 import { type Owner, OwnerSet } from './owners.js';
 import { PartialFile } from './partial.js';
 import { type Flight, Schedule } from './schedule.js';
-import { verifyDownload } from './verify.js';
+import { type VerifyResult, verifyDownload } from './verify.js';
 
 export type DownloadEvent =
   | { type: 'started'; md5: string; fileName: string; parts: number; have: number; fileLength: number }
   | { type: 'part'; md5: string; part: number; from: string; have: number; parts: number }
   | { type: 'complete'; md5: string; path: string; seconds: number; convention: string }
-  | { type: 'failed'; md5: string; message: string; code: string; path?: string };
+  | { type: 'failed'; md5: string; message: string; code: string; path?: string }
+  /** An owner is banned for this file: it sent wrong bytes for `parts`. */
+  | { type: 'banned'; md5: string; owner: string; reason: string; parts: readonly number[] }
+  /** A ban is lifted: the verified file shows the owner was honest (outvoted by colluders). */
+  | { type: 'unbanned'; md5: string; owner: string; reason: string }
+  /** The whole-file md5 failed and the file was healed (it then completes, verified). */
+  | ({ type: 'healed'; md5: string } & HealReport);
 
 export type DownloadState = 'finding' | 'downloading' | 'verifying' | 'complete' | 'failed' | 'stopped';
 
@@ -47,6 +55,10 @@ export interface DownloadStatus {
   /** Times an owner choked us. */
   readonly choked: number;
   readonly banned: readonly { key: string; reason: string }[];
+  /** Parts fetched a second time from another owner to compare (cross-checks). */
+  readonly crossChecks: number;
+  /** Bytes those cross-checks fetched (extra traffic). */
+  readonly crossCheckBytes: number;
   readonly startedAt: number;
 }
 
@@ -78,12 +90,13 @@ export class Download {
   private partial: PartialFile | null = null;
   private owners: OwnerSet | null = null;
   private schedule: Schedule | null = null;
+  private healer: Healer | null = null;
   private bytesDone = 0;
   private readonly startedAt: number;
   private pollTimer: NodeJS.Timeout | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
-  private finished!: () => void;
-  private readonly allIn = new Promise<void>((r) => { this.finished = r; });
+  /** Resolves the wait for every part (or a stop); replaced when parts must be fetched again. */
+  private finished: () => void = () => undefined;
   private stopped = false;
   /** The first error that ends the download (e.g. the disk is full), or null. */
   private fatal: Error | null = null;
@@ -93,6 +106,8 @@ export class Download {
   private readonly reports = new Set<Promise<unknown>>();
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
+  /** Cross-check fetches under way: cancelled once every part is in (the md5 judges then). */
+  private readonly checking = new Set<FetchHandle>();
   /**
    * Part buffers free for the next fetch. A buffer goes to one fetch, then to
    * `accept` (disk write and md5 are done with it when that settles) and comes
@@ -117,6 +132,8 @@ export class Download {
       activeOwners: this.owners?.active ?? 0,
       choked: this.chokedCount,
       banned: this.owners?.banned() ?? [],
+      crossChecks: this.healer?.checksDone ?? 0,
+      crossCheckBytes: this.healer?.checkBytes ?? 0,
       startedAt: this.startedAt,
     };
   }
@@ -189,23 +206,52 @@ export class Download {
       { now: this.deps.now, random: this.deps.random, maxPerOwner: tuning.maxPerOwner, maxBackoffMs: tuning.maxBackoffMs, isSelf: (a, p) => this.isSelf(a, p) },
       (owner, before, after) => schedule.bitmapChanged(owner, before, after),
     );
+    const healer = new Healer({
+      partial,
+      owners: this.owners,
+      random: this.deps.random,
+      now: this.deps.now,
+      log,
+      checkShare: tuning.crossCheckShare,
+      stopped: () => this.stopped,
+      fetch: (part, owner, check) => this.fetchCopy(part, owner, check),
+      banned: (b) => this.banned(b),
+      unbanned: (owner, reason) => this.deps.emit({ type: 'unbanned', md5: this.md5, owner, reason }),
+      dropped: (part) => {
+        this.bytesDone -= partial.partSize(part);
+      },
+    });
+    this.healer = healer;
+    healer.restoreBans();
     this.bytesDone = partial.bytesHeld();
     this.state = 'downloading';
     this.deps.emit({ type: 'started', md5: this.md5, fileName: name, parts: info.parts, have: partial.have, fileLength: info.fileLength });
     if (partial.resumed) {
-      log.info({ have: partial.have, parts: info.parts }, 'resuming download; re-announcing held parts');
+      const { kept, dropped, version } = partial.resumed;
+      if (dropped.length > 0) log.warn({ parts: dropped }, 'resumed parts whose bytes no longer match their recorded digest: fetching them again');
+      log.info({ have: kept, parts: info.parts, stateVersion: version }, 'resuming download; re-announcing held parts');
       await this.reannounce(partial.heldParts());
     }
-    if (!partial.complete) {
-      await this.poll();
-      this.pollTimer = setInterval(() => void this.poll(), tuning.pollMs);
-      this.pump();
-      await this.allIn;
+    // Bans and cross-checks may drop parts after the last one came in: download until all are held and settled.
+    while (!partial.complete || this.pending.size > 0) {
       if (this.stopped) throw this.fatal ?? new FileError(ErrorCode.BAD_STATE, 'download stopped');
+      if (!partial.complete) {
+        this.state = 'downloading';
+        const allIn = new Promise<void>((r) => { this.finished = r; });
+        if (!this.pollTimer) {
+          await this.poll();
+          this.pollTimer = setInterval(() => void this.poll(), tuning.pollMs);
+        }
+        this.pump();
+        await allIn;
+        if (this.stopped) throw this.fatal ?? new FileError(ErrorCode.BAD_STATE, 'download stopped');
+      }
+      // A late cross-check (a slow or choking owner) must not hold up the end.
+      for (const h of this.checking) h.cancel();
+      await Promise.allSettled([...this.pending]);
+      if (this.fatal) throw this.fatal;
     }
     this.clearTimers();
-    await Promise.allSettled([...this.pending]);
-    if (this.fatal) throw this.fatal;
     const result = await this.verify();
     // Every part was reported (or the report failed and was logged) before we say so.
     await Promise.allSettled([...this.reports]);
@@ -294,23 +340,10 @@ export class Download {
   }
 
   private start(part: number, owner: Owner): void {
-    const { tuning } = this.deps;
     const partial = this.partial!;
     const length = partial.partSize(part);
     const buffer = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(length, partial.file.partLength));
-    const handle = fetchPart({
-      host: owner.address.ip4,
-      port: owner.port,
-      md5: this.md5,
-      part,
-      length,
-      buffer,
-      local: this.deps.local,
-      stallMs: tuning.stallMs,
-      connectTimeoutMs: tuning.connectTimeoutMs,
-      traffic: this.deps.traffic,
-      throttle: this.deps.downThrottle,
-    });
+    const handle = this.fetchFrom(owner, part, length, buffer);
     const flight: Flight = { part, owner, handle, cancelled: false };
     this.schedule!.add(flight);
     const task = handle.done
@@ -339,11 +372,12 @@ export class Download {
   private async accept(flight: Flight, chunks: Buffer[]): Promise<void> {
     const { part, owner } = flight;
     const partial = this.partial!;
-    if (flight.cancelled || this.stopped || partial.has(part) || this.writing.has(part)) return;
+    // A copy from an owner banned while it was in flight is not taken.
+    if (flight.cancelled || this.stopped || partial.has(part) || this.writing.has(part) || owner.banned !== null) return;
     this.writing.add(part);
     this.schedule!.cancelOthers(part, flight);
     try {
-      await partial.write(part, chunks);
+      await partial.write(part, chunks, owner.key);
     } finally {
       this.writing.delete(part);
     }
@@ -352,6 +386,8 @@ export class Download {
     const have = partial.have;
     this.deps.emit({ type: 'part', md5: this.md5, part, from: owner.key, have, parts: partial.parts });
     this.report(part);
+    const check = this.healer!.afterAccept(part, owner);
+    if (check) this.track(check.then(() => this.pump()));
     if (partial.complete) {
       this.state = 'verifying';
       this.finished();
@@ -363,6 +399,43 @@ export class Download {
     const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'));
     this.reports.add(report);
     void report.finally(() => this.reports.delete(report));
+  }
+
+  /** Fetches one copy of `part` from `owner` outside the schedule (cross-checks, healing); it counts in the owner's load. */
+  private async fetchCopy(part: number, owner: Owner, check: boolean): Promise<Buffer[]> {
+    const length = this.partial!.partSize(part);
+    owner.load++;
+    const handle = this.fetchFrom(owner, part, length, Buffer.allocUnsafe(length));
+    if (check) this.checking.add(handle);
+    try {
+      return await handle.done;
+    } finally {
+      owner.load--;
+      this.checking.delete(handle);
+    }
+  }
+
+  /** One RETP of `part` to `owner`, into `buffer`. */
+  private fetchFrom(owner: Owner, part: number, length: number, buffer: Buffer): FetchHandle {
+    const { tuning } = this.deps;
+    return fetchPart({
+      host: owner.address.ip4,
+      port: owner.port,
+      md5: this.md5,
+      part,
+      length,
+      buffer,
+      local: this.deps.local,
+      stallMs: tuning.stallMs,
+      connectTimeoutMs: tuning.connectTimeoutMs,
+      traffic: this.deps.traffic,
+      throttle: this.deps.downThrottle,
+    });
+  }
+
+  private banned(b: Ban): void {
+    this.deps.log.warn({ owner: b.owner, parts: b.parts, reason: b.reason }, 'owner banned for this file');
+    this.deps.emit({ type: 'banned', md5: this.md5, owner: b.owner, reason: b.reason, parts: b.parts });
   }
 
   /** Times an owner choked us (closed a RETP unanswered): not faults. */
@@ -386,16 +459,29 @@ export class Download {
 
   private async verify(): Promise<DownloadEvent> {
     const partial = this.partial!;
+    const healer = this.healer!;
     const { dir, log } = this.deps;
     this.state = 'verifying';
-    const result = await verifyDownload(partial, {
-      md5: this.md5,
-      dir,
-      name: this.name!,
-      owners: this.owners!.addresses(),
-      sharerKnown: this.owners!.sharerKnown,
-      keepCorrupt: true,
-    });
+    const check = (keepCorrupt: boolean): Promise<VerifyResult> =>
+      verifyDownload(partial, { md5: this.md5, dir, name: this.name!, owners: this.owners!.addresses(), sharerKnown: this.owners!.sharerKnown, keepCorrupt });
+    let result = await check(false);
+    if (result.ok) {
+      await healer.confirm(this.deps.now(), 0, 0);
+    } else if (result.corrupt) {
+      log.warn({ actual: result.actual }, 'whole-file md5 mismatch: finding the wrong parts and who sent them');
+      const first = result;
+      const healed = await healer.heal(async () => {
+        result = await check(false);
+        return result.ok || !result.corrupt;
+      });
+      if (healed.ok) {
+        const r = healed.report;
+        log.info({ wrong: r.wrong, liars: r.liars, refetched: r.refetched, rounds: r.rounds, seconds: r.seconds }, 'healed: wrong parts replaced from honest owners');
+        this.deps.emit({ type: 'healed', md5: this.md5, ...r });
+      } else {
+        result = await this.giveUp(healed.plan.parts, healed.plan.liars, first.actual);
+      }
+    }
     const seconds = (this.deps.now() - this.startedAt) / 1000;
     if (result.ok) {
       this.state = 'complete';
@@ -406,5 +492,15 @@ export class Download {
     this.state = 'failed';
     log.error({ code: result.code, path: result.path }, result.message);
     return { type: 'failed', md5: this.md5, message: result.message, code: result.code, path: result.path };
+  }
+
+  /** No honest copy of `parts` exists among the owners seen: keep the file apart, naming parts and owners. */
+  private async giveUp(parts: readonly number[], liars: readonly string[], actual: string): Promise<VerifyResult> {
+    const apart = await this.partial!.keepApart(this.deps.dir, 'corrupt');
+    const list = (xs: readonly (string | number)[]): string => (xs.length > 12 ? `${xs.slice(0, 12).join(', ')}, …` : xs.join(', '));
+    const message =
+      `${this.name}: md5 mismatch (got ${actual}, expected ${this.md5}) and no honest copy found of part${parts.length === 1 ? '' : 's'} ${list(parts)}: ` +
+      `only ${list(liars)} ${liars.length === 1 ? 'holds' : 'hold'} ${parts.length === 1 ? 'it' : 'them'}, and sent wrong bytes; the file was kept apart as ${apart}`;
+    return { ok: false, code: ErrorCode.CORRUPT, message, path: apart, corrupt: true, actual };
   }
 }

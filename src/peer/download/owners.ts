@@ -65,6 +65,8 @@ export class OwnerSet {
   private readonly everSeen = new Map<string, PeerAddress>();
   /** Some owner was listed with every part: the sharer (or a full copy) is known. */
   sharerKnown = false;
+  /** Bans of owners not (or no longer) in the lists, e.g. kept from an earlier run. */
+  private readonly absentBans = new Map<string, string>();
 
   constructor(
     private readonly options: OwnerSetOptions,
@@ -98,6 +100,7 @@ export class OwnerSet {
   banned(): { key: string; reason: string }[] {
     const out: { key: string; reason: string }[] = [];
     for (const o of this.owners.values()) if (o.banned !== null) out.push({ key: o.key, reason: o.banned });
+    for (const [key, reason] of this.absentBans) out.push({ key, reason });
     return out;
   }
 
@@ -118,9 +121,11 @@ export class OwnerSet {
           if (known.banned === null) this.onBitmap(known, before, h.bitmap);
         }
       } else {
-        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned: null };
+        const banned = this.absentBans.get(key) ?? null;
+        this.absentBans.delete(key);
+        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned };
         this.owners.set(key, owner);
-        this.onBitmap(owner, null, h.bitmap);
+        if (banned === null) this.onBitmap(owner, null, h.bitmap);
       }
     }
     for (const [key, o] of this.owners) {
@@ -164,9 +169,26 @@ export class OwnerSet {
   /** Never ask `key` again for this file (its parts stop counting towards availability). */
   ban(key: string, reason: string): void {
     const o = this.owners.get(key);
-    if (!o || o.banned !== null) return;
+    if (!o) {
+      this.absentBans.set(key, reason);
+      return;
+    }
+    if (o.banned !== null) return;
     o.banned = reason;
     this.onBitmap(o, o.bitmap, null);
+  }
+
+  /** Lifts a ban (the whole-file md5 showed the owner honest after all). */
+  unban(key: string): void {
+    this.absentBans.delete(key);
+    const o = this.owners.get(key);
+    if (!o || o.banned === null) return;
+    o.banned = null;
+    this.onBitmap(o, null, o.bitmap);
+  }
+
+  isBanned(key: string): boolean {
+    return this.absentBans.has(key) || (this.owners.get(key)?.banned ?? null) !== null;
   }
 
   /** The earliest time a backed-off owner may be asked again, or null. */

@@ -1,45 +1,73 @@
 /**
  * The partial file of one download and everything kept beside it: the bytes
  * (positional writes into a preallocated `.<md5>.bt-part`), which parts are on
- * disk (the bitmap, persisted in `.<md5>.bt-state` so a restart resumes), and
- * the md5 of the in-order prefix computed as parts land. Every failure of the
- * disk comes out as a DiskError saying what and where (src/errors.ts).
+ * disk (the bitmap), who sent each part and its sha256 (the journal), both
+ * persisted in `.<md5>.bt-state` (state.ts) so a restart resumes, and the md5
+ * of the in-order prefix computed as parts land. A resumed download re-reads
+ * every part it holds and keeps only those whose bytes still match their
+ * recorded digest. Every failure of the disk comes out as a DiskError saying
+ * what and where (src/errors.ts).
  */
-import type { Hash } from 'node:crypto';
+import { type Hash, createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { access, rename } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { diskError } from '../../errors.js';
-import { countParts, emptyBitmap, hasPart, setPart } from '../../protocol/index.js';
+import { clearPart, countParts, emptyBitmap, hasPart, setPart } from '../../protocol/index.js';
 import { afterBytes } from '../buffers.js';
-import { type LocalFile, PrefixHasher, StateFile, loadState, openPartial, partialPath } from '../files.js';
+import { type LocalFile, PrefixHasher, openPartial, partialPath } from '../files.js';
 import type { TrackerFile } from '../tracker-client.js';
+import { type Digest, UNKNOWN_SENDER } from './blame.js';
+import { type Journal, StateFile, emptyJournal, loadState } from './state.js';
+
+/** sha256 of a part's bytes: the digest kept per part (the protocol has none of its own). */
+export function partDigest(chunks: readonly Uint8Array[]): Digest {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest('hex');
+}
+
+/** What a resume found on disk. */
+export interface ResumeCheck {
+  /** Parts kept (their bytes match the recorded digest, or were recorded now for a version-1 state). */
+  readonly kept: number;
+  /** Parts whose bytes no longer match their record (or had none): fetched again. */
+  readonly dropped: readonly number[];
+  readonly version: 1 | 2;
+}
 
 export class PartialFile {
+  /** A held part was overwritten since the md5 prefix started: hash afresh from disk. */
+  private stale = false;
+
   private constructor(
     readonly file: LocalFile,
     private fh: FileHandle | null,
     private readonly state: StateFile,
-    private readonly hasher: PrefixHasher,
-    /** Parts that were on disk from an earlier run. */
-    readonly resumed: boolean,
+    private hasher: PrefixHasher,
+    /** Who sent each part, every copy seen, the bans: kept in the state file. */
+    readonly journal: Journal,
+    /** What the resume found, or null for a fresh download. */
+    readonly resumed: ResumeCheck | null,
   ) {}
 
   /** Opens (resuming when a valid state file is there) or creates the partial file of `info` in `dir`. */
   static async open(dir: string, info: TrackerFile, name: string): Promise<PartialFile> {
     const path = partialPath(dir, info.md5);
-    const resumed = await loadState(dir, info.md5, info);
-    const bitmap = resumed ?? emptyBitmap(info.parts);
+    const loaded = await loadState(dir, info.md5, path, info);
+    const bitmap = loaded?.bitmap ?? emptyBitmap(info.parts);
+    const journal = loaded?.journal ?? emptyJournal();
     let fh: FileHandle;
     try {
-      fh = await openPartial(path, info.fileLength, resumed !== null);
+      fh = await openPartial(path, info.fileLength, loaded !== null);
     } catch (err) {
       throw diskError(err, 'create', path);
     }
     const file: LocalFile = { md5: info.md5, fileName: name, fileLength: info.fileLength, partLength: info.partLength, parts: info.parts, bitmap, path, complete: false };
     try {
-      const state = await StateFile.create(dir, { version: 1, md5: info.md5, fileName: info.fileName, fileLength: info.fileLength, partLength: info.partLength }, bitmap);
-      return new PartialFile(file, fh, state, new PrefixHasher(file), resumed !== null);
+      const resumed = loaded ? await recheck(fh, file, journal, loaded.version) : null;
+      const state = await StateFile.create(dir, { md5: info.md5, fileName: info.fileName, fileLength: info.fileLength, partLength: info.partLength }, bitmap, journal);
+      return new PartialFile(file, fh, state, new PrefixHasher(file), journal, resumed);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw diskError(err, 'write the download state beside', path);
@@ -82,7 +110,7 @@ export class PartialFile {
    * persists the mark. Resolves once the state file records it. Throws a
    * DiskError when the disk refuses (the part stays missing).
    */
-  async write(part: number, chunks: Buffer[]): Promise<void> {
+  async write(part: number, chunks: Buffer[], owner: string): Promise<Digest> {
     const fh = this.fh;
     if (!fh) throw diskError(new Error('closed'), 'write to', this.file.path);
     const offset = part * this.file.partLength;
@@ -95,22 +123,82 @@ export class PartialFile {
     } catch (err) {
       throw diskError(err, 'write to', this.file.path);
     }
-    setPart(this.file.bitmap, part);
-    // md5 in order, from the bytes in hand when this part is next in line.
-    this.hasher.landed(part, chunks);
+    const digest = partDigest(chunks);
+    this.journal.records.set(part, { owner, digest });
+    this.addEvidence(part, owner, digest);
+    if (this.has(part)) {
+      // A copy replaced while healing: the md5 prefix may have read the old bytes.
+      this.stale = true;
+    } else {
+      setPart(this.file.bitmap, part);
+      // md5 in order, from the bytes in hand when this part is next in line.
+      this.hasher.landed(part, chunks);
+    }
+    await this.state.recordPart(part, owner, digest).catch((err: unknown) => {
+      throw diskError(err, 'record progress beside', this.file.path);
+    });
+    return digest;
+  }
+
+  /** Another owner's copy of `part` (a cross-check): only its digest is kept. */
+  async witness(part: number, owner: string, digest: Digest): Promise<void> {
+    this.addEvidence(part, owner, digest);
+    await this.state.witness(part, owner, digest).catch((err: unknown) => {
+      throw diskError(err, 'record progress beside', this.file.path);
+    });
+  }
+
+  private addEvidence(part: number, owner: string, digest: Digest): void {
+    let m = this.journal.evidence.get(part);
+    if (!m) this.journal.evidence.set(part, (m = new Map()));
+    m.set(owner, digest);
+  }
+
+  /**
+   * `part` is suspect: no longer held (not served, fetched again). Its record
+   * stays as evidence. The md5 prefix starts over (it may have hashed the part).
+   */
+  async drop(part: number): Promise<void> {
+    if (!this.has(part)) return;
+    clearPart(this.file.bitmap, part);
+    const old = this.hasher;
+    this.hasher = new PrefixHasher(this.file);
+    await old.close();
     await this.state.markPart(part).catch((err: unknown) => {
       throw diskError(err, 'record progress beside', this.file.path);
     });
   }
 
+  /** Persists a ban (or its lifting) of `owner` for this file. */
+  async ban(owner: string, reason: string | null): Promise<void> {
+    if (reason === null) this.journal.bans.delete(owner);
+    else this.journal.bans.set(owner, reason);
+    await (reason === null ? this.state.unban(owner) : this.state.ban(owner, reason)).catch((err: unknown) => {
+      throw diskError(err, 'record progress beside', this.file.path);
+    });
+  }
+
+  /** The digest of the copy of `part` on disk, if held. */
+  digest(part: number): Digest | undefined {
+    return this.has(part) ? this.journal.records.get(part)?.digest : undefined;
+  }
+
   /** Every part is on disk: the content's md5 state (open for the content+owner candidates). */
   async hash(): Promise<Hash> {
+    if (this.stale) {
+      await this.hasher.close();
+      this.hasher = new PrefixHasher(this.file);
+      this.stale = false;
+    }
+    const hasher = this.hasher;
     try {
-      return await this.hasher.finish();
+      return await hasher.finish();
     } catch (err) {
       throw diskError(err, 'read back', this.file.path);
     } finally {
-      await this.hasher.close();
+      await hasher.close();
+      // A second verification (after healing) hashes afresh.
+      this.hasher = new PrefixHasher(this.file);
     }
   }
 
@@ -152,6 +240,42 @@ export class PartialFile {
     await this.hasher.close();
     await this.state.close();
   }
+}
+
+/**
+ * A resume: re-reads each held part and keeps it only if its bytes match the
+ * digest recorded when it was taken in (a crash or a disk may have lost them).
+ * A version-1 state has no digests: the parts are kept and their digests
+ * recorded now, sender unknown.
+ */
+async function recheck(fh: FileHandle, file: LocalFile, journal: Journal, version: 1 | 2): Promise<ResumeCheck> {
+  const buffer = Buffer.allocUnsafe(file.partLength);
+  const dropped: number[] = [];
+  let kept = 0;
+  for (let part = 0; part < file.parts; part++) {
+    if (!hasPart(file.bitmap, part)) continue;
+    const size = Math.min(file.partLength, file.fileLength - part * file.partLength);
+    for (let got = 0; got < size; ) {
+      const { bytesRead } = await fh.read(buffer, got, size - got, part * file.partLength + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    const digest = partDigest([buffer.subarray(0, size)]);
+    const record = journal.records.get(part);
+    if (version === 1 && !record) {
+      journal.records.set(part, { owner: UNKNOWN_SENDER, digest });
+      let m = journal.evidence.get(part);
+      if (!m) journal.evidence.set(part, (m = new Map()));
+      m.set(UNKNOWN_SENDER, digest);
+      kept++;
+    } else if (record?.digest === digest) {
+      kept++;
+    } else {
+      clearPart(file.bitmap, part);
+      dropped.push(part);
+    }
+  }
+  return { kept, dropped, version };
 }
 
 /** `name`, or `name (1).ext`, ... : never overwrite an existing file. */
