@@ -9,27 +9,11 @@ import { request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { TRACKER_REPLIES, encodeMessage } from '../../src/protocol/index.js';
-import { exchange } from '../support/net.js';
 import { Sandbox } from '../support/process.js';
-import { md5OfFile, spawnPeer, testTracker, writeRandomFile } from '../support/peer.js';
+import { md5OfFile, registerOwner, spawnPeer, testTracker, writeRandomFile } from '../support/peer.js';
 
 const sandbox = new Sandbox();
 after(() => sandbox.cleanup());
-
-/** Logs `ip4`:`port` in at the tracker and makes it a full owner of the file (ADDR), as a peer would. */
-async function registerOwner(trackerPort: number, ip4: string, port: number, file: { md5: string; fileLength: number; partLength: number }): Promise<void> {
-  const login = await exchange('127.0.0.1', trackerPort, encodeMessage({ command: 'LOGI', address: { ip4, ip6: '::1' }, port }), { accept: TRACKER_REPLIES, localAddress: ip4 });
-  assert.equal(login.message?.command, 'ALGI');
-  const sessionId = (login.message as { sessionId: string }).sessionId;
-  const added = await exchange(
-    '127.0.0.1',
-    trackerPort,
-    encodeMessage({ command: 'ADDR', sessionId, fileLength: file.fileLength, partLength: file.partLength, fileName: 'choked.bin', md5: file.md5 }),
-    { accept: TRACKER_REPLIES, localAddress: ip4 },
-  );
-  assert.equal(added.message?.command, 'AADR');
-}
 
 function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -138,7 +122,7 @@ describe('upload slots and rate over real sockets', { concurrency: 2 }, () => {
       const standIn = createServer((socket) => socket.destroy());
       await new Promise<void>((r) => standIn.listen(0, '127.0.0.59', () => r()));
       sandbox.defer(() => new Promise<void>((r) => standIn.close(() => r())));
-      await registerOwner(tracker.port, '127.0.0.59', (standIn.address() as AddressInfo).port, { md5: expected, fileLength: 640 * 1024, partLength: 65536 });
+      await registerOwner(tracker.port, '127.0.0.59', (standIn.address() as AddressInfo).port, { md5: expected, fileLength: 640 * 1024, partLength: 65536, fileName: 'choked.bin' });
       const leechers = await Promise.all(
         [52, 53, 54].map((n) =>
           spawnPeer(sandbox, tracker, n, sandbox.tempDir(), ['--get', expected, '--no-upload', '--exit-when-done', '--stall-timeout', '20']),

@@ -1,7 +1,10 @@
 /** Helpers for peer integration tests: an in-process tracker, random files, md5s, peer processes. */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { TRACKER_REPLIES, encodeMessage } from '../../src/protocol/index.js';
 import { type RunningTracker, startTracker } from '../../src/tracker/index.js';
+import { exchange } from './net.js';
 import type { CliProcess, Sandbox } from './process.js';
 
 export async function testTracker(host = '127.0.0.1'): Promise<RunningTracker> {
@@ -37,4 +40,26 @@ export async function spawnPeer(
   ]);
   const ready = await proc.waitForEvent('ready');
   return { proc, ip4, port: ready['port'] as number };
+}
+
+/**
+ * Logs `ip4`:`port` in at the tracker (from `ip4`) and makes it a full owner of
+ * the file (ADDR), as a peer would: for owners the test plays itself.
+ */
+export async function registerOwner(
+  trackerPort: number,
+  ip4: string,
+  port: number,
+  file: { md5: string; fileLength: number; partLength: number; fileName: string },
+): Promise<void> {
+  const login = await exchange('127.0.0.1', trackerPort, encodeMessage({ command: 'LOGI', address: { ip4, ip6: '::1' }, port }), { accept: TRACKER_REPLIES, localAddress: ip4 });
+  assert.equal(login.message?.command, 'ALGI');
+  const sessionId = (login.message as { sessionId: string }).sessionId;
+  const added = await exchange(
+    '127.0.0.1',
+    trackerPort,
+    encodeMessage({ command: 'ADDR', sessionId, fileLength: file.fileLength, partLength: file.partLength, fileName: file.fileName, md5: file.md5 }),
+    { accept: TRACKER_REPLIES, localAddress: ip4 },
+  );
+  assert.equal(added.message?.command, 'AADR');
 }
