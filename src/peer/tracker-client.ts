@@ -156,7 +156,10 @@ export class TrackerClient {
    * LOOK with the md5's first 20 hex digits (our tracker matches md5 prefixes),
    * then LOOK `*` (other trackers match names only). A `*` reply holds at most
    * 999 files, oldest first: when it is full and the file is not in it, the file
-   * may exist beyond the cap, and that is said plainly (BT_LIST_FULL).
+   * may exist beyond the cap. Then one more LOOK tells the two kinds of tracker
+   * apart (the prefix of a file the list shows): one that matches prefixes does
+   * not know the file (null: it may still be added); one that does not may hide
+   * it, and that is said plainly (BT_LIST_FULL).
    */
   async findFile(md5: string): Promise<TrackerFile | null> {
     const hit = (await this.look(md5Query(md5))).find((f) => f.md5 === md5);
@@ -164,7 +167,8 @@ export class TrackerClient {
     const all = await this.look('*');
     const found = all.find((f) => f.md5 === md5);
     if (found) return found;
-    if (all.length >= MAX_LIST_ENTRIES) {
+    const listed = all[0];
+    if (all.length >= MAX_LIST_ENTRIES && listed && !(await this.look(md5Query(listed.md5))).some((f) => f.md5 === listed.md5)) {
       throw new RemoteError(
         ErrorCode.LIST_FULL,
         `md5 ${md5} is not in the tracker's list, but the list is full (${all.length} files, the most a LOOK reply can hold) ` +

@@ -64,7 +64,9 @@ export class Prober {
   /** Starts the probes that are due (also called by the timer). */
   tick(): void {
     if (this.closed) return;
-    for (const target of this.policy.due(this.registry.probeTargets())) void this.probe(target);
+    for (const target of this.policy.due(this.registry.probeTargets())) {
+      this.probe(target).catch((err: unknown) => this.log.error({ err }, 'liveness probe failed unexpectedly'));
+    }
   }
 
   /** Stops the timer and ends the probes in flight; their outcomes are ignored. */

@@ -120,7 +120,6 @@ export interface FetchResult {
 export type LogoutResult = { readonly accepted: true; readonly partsOwned: number } | { readonly accepted: false; readonly partsDown: number };
 
 /** The address+port key of a session (LOGI is idempotent per key). */
-
 function addressKey(address: PeerAddress, port: number): string {
   return `${address.ip4}|${address.ip6}|${port}`;
 }

@@ -76,12 +76,13 @@ describe('dashboard HTTP API (fake tracker view)', () => {
     const { files } = await getJson<{ files: Record<string, unknown>[] }>(dash.port, '/api/files');
     assert.deepEqual(files, [{ md5: MD5_A, fileName: 'movie.mkv', fileLength: 10000, partLength: 1000, parts: 10, holders: 2, completeCopies: 1, fullHolders: 1 }]);
     assert.deepEqual(await getJson(dash.port, `/api/files/${MD5_A}`), files[0]);
-    const { peers } = await getJson<{ peers: { peerId: string; address: { ip4: string; ip6Compact: string }; port: number; partsHeld: number }[] }>(dash.port, '/api/peers');
+    const { peers } = await getJson<{ peers: { peerId: string; address: { ip4: string; ip6Compact: string }; port: number; partsHeld: number; lastSeen: number }[] }>(dash.port, '/api/peers');
     assert.equal(peers.length, 2);
     const p2 = peers.find((p) => p.port === 5002)!;
     assert.equal(p2.address.ip4, '127.0.0.2');
     assert.equal(p2.address.ip6Compact, 'fd99::2');
     assert.equal(p2.partsHeld, 2);
+    assert.equal(p2.lastSeen, view.peerMap.get(S2)!.lastSeen, 'each peer carries its lastSeen');
     assert.match(p2.peerId, /^[0-9a-f]{12}$/);
     const summary = await getJson(dash.port, '/api/summary');
     assert.equal(summary['peers'], 2);

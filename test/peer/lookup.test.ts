@@ -14,7 +14,7 @@ import { type Logger, silentLogger } from '../../src/log.js';
 import { TrackerClient } from '../../src/peer/tracker-client.js';
 import { type Message, MAX_LIST_ENTRIES, MessageReader, TRACKER_REQUESTS, encodeMessage } from '../../src/protocol/index.js';
 import { startTracker } from '../../src/tracker/index.js';
-import { addr, callFor, logi, memoryLogger, pipeline, until } from '../tracker/helpers.js';
+import { addr, call, callFor, logi, memoryLogger, until } from '../tracker/helpers.js';
 import { md5OfFile, spawnPeer, writeRandomFile } from '../support/peer.js';
 import { acceptingServer } from '../support/net.js';
 import { Sandbox } from '../support/process.js';
@@ -33,6 +33,21 @@ async function aliveListener(ip4: string): Promise<number> {
   const { server, port } = await acceptingServer(ip4);
   servers.push(server);
   return port;
+}
+
+/**
+ * Registers files with ADDRs, one connection each (a tracker closes after its
+ * reply), a few connections at a time; asserts every one was acknowledged.
+ */
+async function registerAll(port: number, requests: Buffer[]): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < requests.length) {
+      const reply = await call('127.0.0.1', port, requests[next++] as Buffer);
+      assert.equal(reply.command, 'AADR');
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
 }
 
 function client(port: number, ip4: string, selfPort = 5000, log: Logger = silentLogger()): TrackerClient {
@@ -66,12 +81,11 @@ const aloo = (files: ReturnType<typeof entry>[]): Buffer => encodeMessage({ comm
 test('with 2000 files registered, `--get MD5` of the newest downloads it (LOOK * lists only the oldest 999)', { timeout: 90_000 }, async () => {
   const tracker = await startTracker({ host: '127.0.0.1', port: 0 });
   try {
-    // 2000 older files from one session, pipelined on one connection.
+    // 2000 older files from one session.
     const registrar = { ip4: '127.0.0.60', ip6: '::1' };
     const session = (await callFor('ALGI', '127.0.0.1', tracker.port, logi(registrar, await aliveListener(registrar.ip4)))).sessionId;
     const older = Array.from({ length: 2000 }, (_, i) => addr(session, randomMd5(), 1000 + i, 100, `older-${i}.bin`));
-    const replies = await pipeline('127.0.0.1', tracker.port, Buffer.concat(older), older.length);
-    assert.ok(replies.every((r) => r.command === 'AADR'));
+    await registerAll(tracker.port, older);
 
     const seedDir = sandbox.tempDir();
     const file = join(seedDir, 'newest.bin');
@@ -106,6 +120,11 @@ test('our tracker answers a 20-hex-digit LOOK with the file of that md5 prefix, 
     assert.deepEqual(await c.look('42fb37ef70e86f6310e9'), []);
     assert.equal((await c.findFile(md5))?.fileName, 'holiday.mp4');
     assert.equal(await c.findFile(randomMd5()), null);
+    // With a full `*` list, our tracker (it matches prefixes) says plainly that it does not know the file: no cap error.
+    const more = Array.from({ length: MAX_LIST_ENTRIES }, (_, i) => addr(c.sessionId as string, randomMd5(), 10, 1, `f${i}`));
+    await registerAll(tracker.port, more);
+    assert.equal((await c.look('*')).length, MAX_LIST_ENTRIES);
+    assert.equal(await c.findFile(randomMd5()), null);
   } finally {
     await tracker.close();
   }
@@ -123,7 +142,11 @@ test('against a tracker that matches names only: the `*` fallback finds the file
     assert.match(err.message, /hidden by the cap/);
     return true;
   });
-  assert.deepEqual(full.queries, [target.slice(0, 20), '*'], 'the md5 prefix first, then *');
+  assert.deepEqual(
+    full.queries,
+    [target.slice(0, 20), '*', many[0]!.md5.slice(0, 20)],
+    'the md5 prefix first, then *, then the prefix of a listed file (which a names-only tracker does not find)',
+  );
 
   const few = await namesOnlyTracker((q) => aloo(q === '*' ? [entry(randomMd5(), 'a'), entry(target, 'wanted.bin')] : []));
   assert.equal((await client(few.port, '127.0.0.65').findFile(target))?.fileName, 'wanted.bin');
