@@ -6,8 +6,8 @@ import { isIP } from 'node:net';
 import { ArgumentError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel, createLogger } from '../log.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, type Dashboard, startDashboard } from '../dashboard/index.js';
-import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
-import { DEFAULT_DB_FILE, DEFAULT_LIMITS, startTracker } from '../tracker/index.js';
+import { DEFAULT_TRACKER_PORT, MAX_LIST_ENTRIES } from '../protocol/messages.js';
+import { DEFAULT_DB_FILE, DEFAULT_LIMITS, DEFAULT_MAX_HOLDERS, startTracker } from '../tracker/index.js';
 
 interface RawOptions {
   host?: string;
@@ -17,6 +17,7 @@ interface RawOptions {
   idleTimeout: string;
   maxConnections: string;
   maxBuffer: string;
+  maxHolders: string;
   httpPort: string;
   httpHost: string;
   /** false with --no-http. */
@@ -31,6 +32,8 @@ export interface TrackerCommandOptions {
   idleTimeoutMs: number;
   maxConnections: number;
   maxBuffered: number;
+  /** Most holders per AFCH; 0 = every holder. */
+  maxHolders: number;
   /** null: no dashboard (--no-http). */
   httpPort: number | null;
   httpHost: string;
@@ -65,6 +68,7 @@ export function parseTrackerOptions(raw: RawOptions): TrackerCommandOptions {
     idleTimeoutMs: integer('--idle-timeout', raw.idleTimeout, 1, 86_400_000),
     maxConnections: integer('--max-connections', raw.maxConnections, 1, 1_000_000),
     maxBuffered: integer('--max-buffer', raw.maxBuffer, 64, 64 * 1024 * 1024),
+    maxHolders: integer('--max-holders', raw.maxHolders, 0, MAX_LIST_ENTRIES),
     httpPort: raw.http === false ? null : integer('--http-port', raw.httpPort, 0, 65535),
     httpHost: raw.httpHost.replace(/^\[|\]$/g, ''),
     httpPortExplicit: false,
@@ -82,6 +86,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--idle-timeout <ms>', 'close connections idle for this long', String(DEFAULT_LIMITS.idleTimeoutMs))
     .option('--max-connections <n>', 'most open connections', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-buffer <bytes>', 'most bytes buffered per connection', String(DEFAULT_LIMITS.maxBuffered))
+    .option('--max-holders <n>', 'most holders in one FCHU answer: rarest-part holders and random others beyond that (0 = every holder)', String(DEFAULT_MAX_HOLDERS))
     .option('--http-port <port>', 'dashboard, JSON API and /metrics HTTP port (0 picks a free one)', String(DEFAULT_HTTP_PORT))
     .option('--http-host <addr>', 'dashboard address; loopback unless you expose it (e.g. 0.0.0.0 or ::)', DEFAULT_HTTP_HOST)
     .option('--no-http', 'serve no dashboard and no /metrics')
@@ -111,6 +116,7 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnections: options.maxConnections,
       maxBuffered: options.maxBuffered,
+      maxHolders: options.maxHolders,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from '../log.js';
 import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
 import type { TrackerEvent, TrackerObserver, TrackerView } from './events.js';
 import { MemoryStore } from './memory-store.js';
+import { DEFAULT_MAX_HOLDERS } from './holders-sample.js';
 import { Registry } from './registry.js';
 import { DEFAULT_LIMITS, TrackerServer } from './server.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -20,6 +21,7 @@ export { MemoryStore, MemoryData } from './memory-store.js';
 export { SqliteStore } from './sqlite-store.js';
 export { Registry, randomSessionId, DEFAULT_MAX_PARTS, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_FILES, type RegistryOptions, type Holder, type LogoutResult } from './registry.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './server.js';
+export { DEFAULT_MAX_HOLDERS } from './holders-sample.js';
 export { HANDLERS, handle } from './handlers.js';
 
 export const DEFAULT_DB_FILE = 'bugtorrent-tracker.db';
@@ -46,6 +48,8 @@ export interface TrackerOptions {
   /** Most sessions / files at once; default 100 000 each. */
   readonly maxSessions?: number;
   readonly maxFiles?: number;
+  /** Most holders per AFCH (a sample beyond that, see holders-sample.ts); 0 = every holder. Default 50. */
+  readonly maxHolders?: number;
   readonly observers?: readonly TrackerObserver[];
   /** Injected clock and id source (tests). */
   readonly now?: () => number;
@@ -110,6 +114,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       maxParts: options.maxParts,
       maxSessions: options.maxSessions,
       maxFiles: options.maxFiles,
+      maxHolders: options.maxHolders ?? DEFAULT_MAX_HOLDERS,
       emit: (event: TrackerEvent) => notify('event', event),
     });
     server = new TrackerServer(registry, log, limits, {

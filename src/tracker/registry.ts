@@ -13,6 +13,7 @@ import { ErrorCode, RequestRefusedError } from '../errors.js';
 import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPart, setPart, partCountOf, queryNeedle } from '../protocol/index.js';
 import { MAX_LIST_ENTRIES, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
+import { HolderSampler } from './holders-sample.js';
 import type { FileRecord, Store } from './store.js';
 
 export interface RegistryOptions {
@@ -30,6 +31,13 @@ export interface RegistryOptions {
   /** Most sessions and files held at once (memory bounds); LOGI / ADDR beyond them are refused. */
   readonly maxSessions?: number;
   readonly maxFiles?: number;
+  /**
+   * Most holders in one AFCH (holders-sample.ts picks which: rarest-part holders, then
+   * random others; never the requester). 0 or absent: every holder, as before.
+   */
+  readonly maxHolders?: number;
+  /** Randomness of the holder sample; default Math.random. */
+  readonly random?: () => number;
 }
 
 /** 16 upper-case hex digits from a cryptographically strong source. */
@@ -109,6 +117,8 @@ export class Registry implements TrackerView {
   private readonly maxFiles: number;
   /** Source of FileEntry.version values: unique over the registry's life. */
   private versions = 0;
+  /** Bounded FCHU answers (null: every holder). */
+  private readonly sampler: HolderSampler<string> | null;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
@@ -119,6 +129,9 @@ export class Registry implements TrackerView {
     this.maxList = Math.min(options.maxListEntries ?? MAX_LIST_ENTRIES, MAX_LIST_ENTRIES);
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
+    const maxHolders = options.maxHolders ?? 0;
+    if (!Number.isSafeInteger(maxHolders) || maxHolders < 0) throw new RangeError(`maxHolders must be an integer >= 0, got ${maxHolders}`);
+    this.sampler = maxHolders === 0 ? null : new HolderSampler(Math.min(maxHolders, this.maxList), options.random ?? Math.random, this.now);
     this.loadFromStore();
   }
 
@@ -216,11 +229,28 @@ export class Registry implements TrackerView {
     return out;
   }
 
-  /** FCHU: every peer holding at least one part, with its bitmap; null for an unknown md5. */
+  /**
+   * FCHU: every peer holding at least one part, with its bitmap; null for an unknown md5.
+   * With `maxHolders`, a file with more holders than that gets a sample instead (see
+   * holders-sample.ts), drawn afresh per request: its version is then new each time, so
+   * an answer cache keyed by version never hands one requester's sample to another.
+   */
   fetch(sessionId: string, md5: string): FetchResult | null {
     this.session(sessionId);
     const file = this.fileMap.get(md5);
     if (!file) return null;
+    if (this.sampler && file.parts > 0 && file.owners.size > this.sampler.max) {
+      const chosen = this.sampler.sample(md5, file.owners, file.parts, sessionId);
+      return {
+        parts: file.parts,
+        version: ++this.versions,
+        holders: () =>
+          chosen.map((id) => {
+            const owner = this.sessions.get(id) as Session;
+            return { address: owner.address, port: owner.port, bitmap: file.owners.get(id) as Buffer };
+          }),
+      };
+    }
     return {
       parts: file.parts,
       version: file.version,
