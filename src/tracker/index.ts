@@ -9,7 +9,6 @@ import { type Logger, silentLogger } from '../log.js';
 import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
 import type { TrackerEvent, TrackerObserver, TrackerView } from './events.js';
 import { MemoryStore } from './memory-store.js';
-import { DEFAULT_MAX_HOLDERS } from './holders-sample.js';
 import { Registry } from './registry.js';
 import { DEFAULT_LIMITS, TrackerServer } from './server.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -48,7 +47,7 @@ export interface TrackerOptions {
   /** Most sessions / files at once; default 100 000 each. */
   readonly maxSessions?: number;
   readonly maxFiles?: number;
-  /** Most holders per AFCH (a sample beyond that, see holders-sample.ts); 0 = every holder. Default 50. */
+  /** Most holders per AFCH (a sample beyond that, see holders-sample.ts); 0 = every holder (the default here; the CLI's is DEFAULT_MAX_HOLDERS). */
   readonly maxHolders?: number;
   readonly observers?: readonly TrackerObserver[];
   /** Injected clock and id source (tests). */
@@ -114,7 +113,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       maxParts: options.maxParts,
       maxSessions: options.maxSessions,
       maxFiles: options.maxFiles,
-      maxHolders: options.maxHolders ?? DEFAULT_MAX_HOLDERS,
+      maxHolders: options.maxHolders,
       emit: (event: TrackerEvent) => notify('event', event),
     });
     server = new TrackerServer(registry, log, limits, {
