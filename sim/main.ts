@@ -22,6 +22,7 @@ export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, toke
   --max-holders N    most holders per FCHU answer, 0 = every holder (default ${DEFAULT_MAX_HOLDERS}, as the tracker CLI)
   --poll MODE        fixed (every 1 s, as the downloader today) or adaptive (src/peer/poll-policy.ts); default fixed
   --part-length S    part length (default: the scenario's), e.g. 256KiB
+  --size S           file size (default: the scenario's), e.g. 128MiB
   --out DIR          write SVG plots (completion CDF, throughput, tracker load) and the full JSON there
   --compare FILE     print the run beside a bench:swarm --json output (e.g. for s1 / s3)
   --json             print one JSON object instead of the table
@@ -34,6 +35,7 @@ export interface SimArgs {
   maxHolders: number;
   adaptivePoll: boolean;
   partLength?: number;
+  size?: number;
   out?: string;
   compare?: string;
   json: boolean;
@@ -50,6 +52,7 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
       'max-holders': { type: 'string', default: String(DEFAULT_MAX_HOLDERS) },
       poll: { type: 'string', default: 'fixed' },
       'part-length': { type: 'string' },
+      size: { type: 'string' },
       out: { type: 'string' },
       compare: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -65,6 +68,8 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
   if (v.poll !== 'fixed' && v.poll !== 'adaptive') throw new ArgumentError(`--poll must be fixed or adaptive, got ${JSON.stringify(v.poll)}`);
   const partLength = v['part-length'] === undefined ? undefined : rateArg('--part-length', v['part-length']);
   if (partLength !== undefined && (partLength < 1024 || !Number.isSafeInteger(partLength))) throw new ArgumentError('--part-length must be a whole number of bytes >= 1024');
+  const size = v.size === undefined ? undefined : rateArg('--size', v.size);
+  if (size !== undefined && (size < 1 || !Number.isSafeInteger(size))) throw new ArgumentError('--size must be a whole number of bytes >= 1');
   return {
     scenario: v.scenario,
     peers: v.peers === undefined ? undefined : numberArg('--peers', v.peers, 1, 100_000, true),
@@ -72,6 +77,7 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
     maxHolders: numberArg('--max-holders', v['max-holders']!, 0, MAX_LIST_ENTRIES, true),
     adaptivePoll: v.poll === 'adaptive',
     partLength,
+    size,
     out: v.out,
     compare: v.compare,
     json: v.json!,
@@ -90,10 +96,10 @@ export function main(argv: string[]): void {
   if (args === 'help') return void process.stdout.write(`${SIM_HELP}\n`);
   if (args === 'list') return void process.stdout.write(`${SCENARIOS.map((s) => `${s.name.padEnd(12)} ${s.about}`).join('\n')}\n`);
   const sc = scenario(args.scenario)!;
-  const config = sc.build({ peers: args.peers, seed: args.seed, maxHolders: args.maxHolders, adaptivePoll: args.adaptivePoll, partLength: args.partLength });
+  const config = sc.build({ peers: args.peers, seed: args.seed, maxHolders: args.maxHolders, adaptivePoll: args.adaptivePoll, partLength: args.partLength, size: args.size });
   const result = simulate(config);
   const label = `${sc.name}${args.peers ? `-${args.peers}` : ''}`;
-  const about = `${sc.about}; seed ${args.seed}, max-holders ${args.maxHolders || 'all'}, ${args.adaptivePoll ? 'adaptive' : 'fixed 1 s'} polling, parts ${config.partLength} B`;
+  const about = `${sc.about}; seed ${args.seed}, max-holders ${args.maxHolders || 'all'}, ${args.adaptivePoll ? 'adaptive' : 'fixed 1 s'} polling, ${config.fileSize} B in parts of ${config.partLength} B`;
   if (args.json) process.stdout.write(`${JSON.stringify(jsonReport(label, result))}\n`);
   else process.stdout.write(`${textReport(label, about, result)}\n`);
   if (args.out) {

@@ -53,7 +53,7 @@ export class SimPeer {
   readonly choker: SimChoker | null;
   private readonly serving = new Map<string, number>();
   private readonly incoming = new Set<Request>();
-  private waiters: Request[] = [];
+  private readonly waiters = new Set<Request>();
   private polling = false;
   private pollMs: number;
   private wake: SimEvent | null = null;
@@ -279,7 +279,7 @@ export class SimPeer {
     const now = this.w.q.now;
     this.choker.requested(r.from.key, now);
     if (this.mayServe(r.from.key, now)) return this.serve(r);
-    this.waiters.push(r);
+    this.waiters.add(r);
     let waited = 0;
     const expire = (): void => {
       waited += this.w.config.choker.admissionWaitMs;
@@ -288,7 +288,7 @@ export class SimPeer {
         r.expiry = this.w.q.after(this.w.config.choker.admissionWaitMs, expire);
         return;
       }
-      this.waiters = this.waiters.filter((x) => x !== r);
+      this.waiters.delete(r);
       if (this.mayServe(r.from.key, this.w.q.now)) this.serve(r);
       else this.refuse(r, 'choked');
     };
@@ -342,7 +342,7 @@ export class SimPeer {
   dropIncoming(r: Request): void {
     if (!this.incoming.has(r)) return;
     if (r.expiry) r.expiry.cancelled = true;
-    this.waiters = this.waiters.filter((x) => x !== r);
+    this.waiters.delete(r);
     if (r.flow && !r.flow.finished) this.w.wasted += this.w.net.cancel(r.flow);
     this.release(r);
   }
@@ -350,21 +350,32 @@ export class SimPeer {
   /** Closes a request unanswered (choked) or at once (error: gone, no upload, no such part). */
   private refuse(r: Request, why: 'choked' | 'error'): void {
     if (r.expiry) r.expiry.cancelled = true;
-    this.waiters = this.waiters.filter((x) => x !== r);
+    this.waiters.delete(r);
     if (r.flow && !r.flow.finished) this.w.wasted += this.w.net.cancel(r.flow);
     if (this.incoming.has(r)) this.release(r);
     this.w.q.after(this.w.config.latencyMs, () => r.from.failed(r, why));
   }
 
+  /**
+   * As the service's wakeWaiters: every waiter that may be served now is, first
+   * come first served. A remote refused once stays refused until someone is
+   * served (nothing else in the pass changes the choker's answer), so its other
+   * waiters are not asked again: the pass is O(waiters), not O(waiters x slots).
+   */
   private wakeWaiters(): void {
-    if (this.waiters.length === 0 || this.gone) return;
+    if (this.waiters.size === 0 || this.gone) return;
     const now = this.w.q.now;
-    const still: Request[] = [];
+    let refused = new Set<string>();
     for (const r of this.waiters) {
-      if (this.mayServe(r.from.key, now)) this.serve(r);
-      else still.push(r);
+      if (refused.has(r.from.key)) continue;
+      if (this.mayServe(r.from.key, now)) {
+        this.waiters.delete(r);
+        this.serve(r);
+        refused = new Set();
+      } else {
+        refused.add(r.from.key);
+      }
     }
-    this.waiters = still;
   }
 
   private round(): void {

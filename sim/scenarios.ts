@@ -20,6 +20,8 @@ export interface ScenarioKnobs {
   adaptivePoll: boolean;
   /** Part length override (the default is the protocol's 256 KiB, or what the scenario says). */
   partLength?: number;
+  /** File size override. */
+  size?: number;
 }
 
 export interface Scenario {
@@ -34,6 +36,7 @@ const LOOPBACK = { latencyMs: 0.05, setupMs: 1 };
 const WAN = { latencyMs: 10, setupMs: 1 };
 
 function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: { latencyMs: number; setupMs: number }, partLength = 256 * KiB): SimConfig {
+  fileSize = k.size ?? fileSize;
   const est = fileSize / Math.max(1, peers[0]!.up);
   return {
     fileSize,
