@@ -92,8 +92,17 @@ export function sampleHolders<K>(input: SampleInput<K>): K[] {
     let covered = false;
     for (const k of chosen) if (hasPart(owners.get(k) as Uint8Array, part)) { covered = true; break; }
     if (covered) continue;
-    const live = holders.filter(usable);
-    if (live.length > 0) chosen.add(live[Math.min(live.length - 1, Math.floor(random() * live.length))] as K);
+    // a few random draws first (a common part has hundreds of holders: no need to filter them all)
+    let got: K | undefined;
+    for (let i = 0; i < 4 && got === undefined && holders.length > 0; i++) {
+      const k = holders[Math.min(holders.length - 1, Math.floor(random() * holders.length))] as K;
+      if (usable(k)) got = k;
+    }
+    if (got === undefined) {
+      const live = holders.filter(usable);
+      if (live.length > 0) got = live[Math.min(live.length - 1, Math.floor(random() * live.length))] as K;
+    }
+    if (got !== undefined) chosen.add(got);
   }
   // 2. Fill up at random: a partial Fisher-Yates over the key index, swaps kept in a map (O(max), not O(holders)).
   const keys = rarity.keys;
