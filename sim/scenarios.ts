@@ -93,6 +93,16 @@ export const SCENARIOS: readonly Scenario[] = [
     build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB)), leecher(0, Infinity, 0, { freeRider: true }), leecher(0, Infinity, 0, { freeRider: true })], LOOPBACK),
   },
   {
+    name: 'bench-default',
+    about: "bench:swarm's defaults: 32 MiB, seed 1 MB/s, 8 leechers at 500 kB/s (D_min 53.7 s)",
+    build: (k) => base(k, 32 * MiB, [seed(1_000_000), ...many(k.peers ?? 8, () => leecher(500_000))], LOOPBACK),
+  },
+  {
+    name: 'bench-default-fr',
+    about: "bench:swarm's defaults with --free-riders 2 (D_min 67.1 s)",
+    build: (k) => base(k, 32 * MiB, [seed(1_000_000), ...many(k.peers ?? 8, () => leecher(500_000)), leecher(0, Infinity, 0, { freeRider: true }), leecher(0, Infinity, 0, { freeRider: true })], LOOPBACK),
+  },
+  {
     name: 'flash',
     about: 'flash crowd: 10 000 peers join within 10 s for 1 GiB (16 MiB parts); seed 10 MiB/s, peers 1 MiB/s up, 4 MiB/s down, 10 ms latency',
     build: (k) => {

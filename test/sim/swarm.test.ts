@@ -39,8 +39,8 @@ test('a tiny swarm completes: every peer, the free rider too, holds every part',
   for (const p of r.peers) assert.equal(p.partsHeld, r.parts, `peer ${p.index} (${p.role})`);
   assert.equal(r.leechers.n, 5);
   assert.ok(r.freeRiders && r.freeRiders.n === 1);
-  // nobody beats the bound, and every downloader moved at least the file
-  assert.ok(r.leechers.min >= r.dMin * 0.999, `${r.leechers.min} >= ${r.dMin}`);
+  // the last peer cannot beat the bound (single peers may), and every downloader moved at least the file
+  assert.ok(Math.max(r.leechers.last, r.freeRiders!.last) >= r.dMin * 0.999, `${r.leechers.last} >= ${r.dMin}`);
   for (const p of r.peers) if (p.role !== 'seed') assert.ok(p.downloaded >= 2 * 1024 * KiB);
   // the tracker heard one RPAD per part per downloader
   assert.equal(r.tracker.byKind['RPAD'], 6 * 32);
