@@ -3,6 +3,7 @@
  * from a few knobs (peers, seed, bounded answers, poll policy, part length).
  * Rates are bytes/s; MiB = 2^20 bytes.
  */
+import { seededRandom } from '../scripts/lib/random.js';
 import { DEFAULT_POLL_POLICY } from '../src/peer/poll-policy.js';
 import { DEFAULT_CHOKER_OPTIONS } from '../src/peer/choke/choker.js';
 import { DOWNLOAD_DEFAULTS, type PeerSpec, type SimConfig } from './world.js';
@@ -60,13 +61,7 @@ const many = (n: number, f: (i: number) => PeerSpec): PeerSpec[] => Array.from({
 
 /** Arrival times spread over `ms` by a seeded generator (independent of the run's own draws). */
 function spreadArrivals(n: number, ms: number, seedValue: number): number[] {
-  let a = (seedValue * 2654435761) >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom((seedValue * 2654435761) >>> 0);
   return Array.from({ length: n }, () => next() * ms);
 }
 
