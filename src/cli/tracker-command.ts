@@ -7,8 +7,8 @@ import { ArgumentError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel, createLogger } from '../log.js';
 import { listenFailure } from './hints.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, type Dashboard, startDashboard } from '../dashboard/index.js';
-import { DEFAULT_TRACKER_PORT } from '../protocol/messages.js';
-import { DEFAULT_DB_FILE, DEFAULT_LIMITS, DEFAULT_LIVENESS, type LivenessSettings, startTracker } from '../tracker/index.js';
+import { DEFAULT_TRACKER_PORT, MAX_LIST_ENTRIES } from '../protocol/messages.js';
+import { DEFAULT_DB_FILE, DEFAULT_LIMITS, DEFAULT_LIVENESS, DEFAULT_MAX_HOLDERS, type LivenessSettings, startTracker } from '../tracker/index.js';
 
 interface RawOptions {
   host?: string;
@@ -20,6 +20,7 @@ interface RawOptions {
   maxPerAddress: string;
   requestTimeout: string;
   maxBuffer: string;
+  maxHolders: string;
   httpPort: string;
   httpHost: string;
   /** false with --no-http. */
@@ -43,6 +44,8 @@ export interface TrackerCommandOptions {
   maxPerAddress: number;
   requestTimeoutMs: number;
   maxBuffered: number;
+  /** Most holders per AFCH; 0 = every holder. */
+  maxHolders: number;
   /** null: no dashboard (--no-http). */
   httpPort: number | null;
   httpHost: string;
@@ -81,6 +84,7 @@ export function parseTrackerOptions(raw: RawOptions): TrackerCommandOptions {
     maxPerAddress: integer('--max-per-address', raw.maxPerAddress, 1, 1_000_000),
     requestTimeoutMs: integer('--request-timeout', raw.requestTimeout, 1, 86_400_000),
     maxBuffered: integer('--max-buffer', raw.maxBuffer, 64, 64 * 1024 * 1024),
+    maxHolders: integer('--max-holders', raw.maxHolders, 0, MAX_LIST_ENTRIES),
     httpPort: raw.http === false ? null : integer('--http-port', raw.httpPort, 0, 65535),
     httpHost: raw.httpHost.replace(/^\[|\]$/g, ''),
     httpPortExplicit: false,
@@ -110,6 +114,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--max-per-address <n>', 'most open connections from one client (its IPv4 and IPv6 together)', String(DEFAULT_LIMITS.maxPerAddress))
     .option('--request-timeout <ms>', 'close a connection whose request is not complete this long after its first byte', String(DEFAULT_LIMITS.requestTimeoutMs))
     .option('--max-buffer <bytes>', 'most bytes buffered per connection', String(DEFAULT_LIMITS.maxBuffered))
+    .option('--max-holders <n>', 'most holders in one FCHU answer: rarest-part holders and random others beyond that (0 = every holder)', String(DEFAULT_MAX_HOLDERS))
     .option('--http-port <port>', 'dashboard, JSON API and /metrics HTTP port (0 picks a free one)', String(DEFAULT_HTTP_PORT))
     .option('--http-host <addr>', 'dashboard address; loopback unless you expose it (e.g. 0.0.0.0 or ::)', DEFAULT_HTTP_HOST)
     .option('--no-http', 'serve no dashboard and no /metrics')
@@ -148,6 +153,7 @@ async function runTracker(options: TrackerCommandOptions): Promise<void> {
       requestTimeoutMs: options.requestTimeoutMs,
       maxBuffered: options.maxBuffered,
       liveness: options.liveness ?? false,
+      maxHolders: options.maxHolders,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

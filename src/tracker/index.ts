@@ -26,6 +26,7 @@ export {
 } from './registry.js';
 export { DEFAULT_LIVENESS, LivenessPolicy, type LivenessSettings, type ProbeVerdict } from './liveness.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './server.js';
+export { DEFAULT_MAX_HOLDERS } from './holders-sample.js';
 export { HANDLERS, handle } from './handlers.js';
 
 export const DEFAULT_DB_FILE = 'bugtorrent-tracker.db';
@@ -58,6 +59,8 @@ export interface TrackerOptions {
   /** Most sessions / files at once; default 100 000 each. */
   readonly maxSessions?: number;
   readonly maxFiles?: number;
+  /** Most holders per AFCH (a sample beyond that, see holders-sample.ts); 0 = every holder (the default here; the CLI's is DEFAULT_MAX_HOLDERS). */
+  readonly maxHolders?: number;
   readonly observers?: readonly TrackerObserver[];
   /**
    * Liveness check (on by default): silent peers are probed by a TCP connect to
@@ -138,6 +141,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       maxParts: options.maxParts,
       maxSessions: options.maxSessions,
       maxFiles: options.maxFiles,
+      maxHolders: options.maxHolders,
       emit: (event: TrackerEvent) => notify('event', event),
     });
     server = new TrackerServer(registry, log, limits, {

@@ -19,6 +19,7 @@ import { type PeerAddress, clearPart, countParts, fullBitmap, emptyBitmap, hasPa
 import { compileQuery, matchesCompiled } from '../protocol/query.js';
 import { MAX_LIST_ENTRIES, MAX_PARTS_HELD, MAX_PART_COUNT, NULL_SESSION } from '../protocol/messages.js';
 import type { FileView, HolderView, PeerView, TrackerEvent, TrackerView } from './events.js';
+import { HolderSampler } from './holders-sample.js';
 import type { FileRecord, Store } from './store.js';
 
 export interface RegistryOptions {
@@ -50,6 +51,13 @@ export interface RegistryOptions {
    * false while its probes fail). Default: every session is alive.
    */
   readonly live?: (sessionId: string, lastSeen: number) => boolean;
+  /**
+   * Most holders in one AFCH (holders-sample.ts picks which: rarest-part holders, then
+   * random others; never the requester). 0 or absent: every holder, as before.
+   */
+  readonly maxHolders?: number;
+  /** Randomness of the holder sample; default Math.random. */
+  readonly random?: () => number;
 }
 
 /** A session as the liveness prober sees it. */
@@ -146,6 +154,8 @@ export class Registry implements TrackerView {
   private readonly unsavedSeen = new Set<Session>();
   /** Source of FileEntry.version values: unique over the registry's life. */
   private versions = 0;
+  /** Bounded FCHU answers (null: every holder). */
+  private readonly sampler: HolderSampler<string> | null;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
@@ -158,6 +168,9 @@ export class Registry implements TrackerView {
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES;
     this.live = options.live ?? (() => true);
+    const maxHolders = options.maxHolders ?? 0;
+    if (!Number.isSafeInteger(maxHolders) || maxHolders < 0) throw new RangeError(`maxHolders must be an integer >= 0, got ${maxHolders}`);
+    this.sampler = maxHolders === 0 ? null : new HolderSampler(Math.min(maxHolders, this.maxList), options.random ?? Math.random, this.now);
     this.loadFromStore();
   }
 
@@ -272,11 +285,28 @@ export class Registry implements TrackerView {
     return out;
   }
 
-  /** FCHU: every peer holding at least one part, with its bitmap; null for an unknown md5. */
+  /**
+   * FCHU: every peer holding at least one part, with its bitmap; null for an unknown md5.
+   * With `maxHolders`, a file with more holders than that gets a sample instead (see
+   * holders-sample.ts), drawn afresh per request: its version is then new each time, so
+   * an answer cache keyed by version never hands one requester's sample to another.
+   */
   fetch(sessionId: string, md5: string): FetchResult | null {
     this.session(sessionId);
     const file = this.fileMap.get(md5);
     if (!file) return null;
+    if (this.sampler && file.parts > 0 && file.owners.size > this.sampler.max) {
+      const chosen = this.sampler.sample(md5, file.owners, file.parts, sessionId);
+      return {
+        parts: file.parts,
+        version: ++this.versions,
+        holders: () =>
+          chosen.map((id) => {
+            const owner = this.sessions.get(id) as Session;
+            return { address: owner.address, port: owner.port, bitmap: file.owners.get(id) as Buffer };
+          }),
+      };
+    }
     return {
       parts: file.parts,
       version: file.version,

@@ -1,0 +1,169 @@
+/**
+ * The one file that knows the signatures of the real modules the simulator
+ * drives: the picker, the choker (and through it the ranking), the token bucket,
+ * the tracker registry with the memory store, the codec (for message sizes) and
+ * bench:swarm's fluid bound. When one of them changes shape, only this adapter
+ * changes.
+ *
+ * Functions called (the report lists them too):
+ *  * src/peer/picker.ts            pickPart(input)
+ *  * src/peer/choke/choker.ts      new Choker(options, random); .requested, .uploaded,
+ *                                  .downloaded, .claimVacancy, .roundAt, .isUnchoked, .forget
+ *                                  (ranking.ts rank / pickWeighted run inside roundAt)
+ *  * src/peer/bandwidth/token-bucket.ts  new TokenBucket({ rate, burst }, now); .delayFor, .tryTake
+ *  * src/tracker/registry.ts       new Registry({ store, now, newId, maxHolders, random });
+ *                                  .login, .add, .fetch(...).holders(), .reportPart, .logout
+ *  * src/tracker/memory-store.ts   new MemoryStore()
+ *  * src/protocol/codec.ts         encodeMessage (sizes of every message, measured once)
+ *  * bench/swarm.ts                fluidModel (D_min)
+ */
+import { fluidModel } from '../bench/swarm.js';
+import { Choker, type ChokerOptions } from '../src/peer/choke/choker.js';
+import type { ChokeMode } from '../src/peer/choke/ranking.js';
+import { TokenBucket, defaultBurst } from '../src/peer/bandwidth/token-bucket.js';
+import { type OwnerView, type Pick, pickPart } from '../src/peer/picker.js';
+import { type Message, type PeerAddress, emptyBitmap, encodeMessage } from '../src/protocol/index.js';
+import { MemoryStore } from '../src/tracker/memory-store.js';
+import { Registry } from '../src/tracker/registry.js';
+
+export type { OwnerView, Pick, ChokeMode };
+
+// ---- picker -------------------------------------------------------------------------
+
+export interface PickArgs {
+  parts: number;
+  have: Uint8Array;
+  inFlight: ReadonlyMap<number, ReadonlySet<string>>;
+  owners: readonly OwnerView[];
+  randomFirst: number;
+  endgameCopies: number;
+  random: () => number;
+}
+
+export function pick(args: PickArgs): Pick | null {
+  return pickPart(args);
+}
+
+// ---- choker -------------------------------------------------------------------------
+
+/** What the simulated peer needs of its choker. */
+export interface SimChoker {
+  requested(remote: string, now: number): void;
+  uploaded(remote: string, bytes: number, now: number): void;
+  downloaded(remote: string, bytes: number, now: number): void;
+  claimVacancy(remote: string, now: number, busy: (holder: string) => boolean): boolean;
+  round(now: number): void;
+  isUnchoked(remote: string): boolean;
+  forget(remote: string): void;
+  readonly uploadSlots: number;
+  readonly rechokeIntervalMs: number;
+}
+
+export function newChoker(options: Partial<ChokerOptions>, random: () => number): SimChoker {
+  const c = new Choker(options, random);
+  return {
+    requested: (r, now) => c.requested(r, now),
+    uploaded: (r, b, now) => c.uploaded(r, b, now),
+    downloaded: (r, b, now) => c.downloaded(r, b, now),
+    claimVacancy: (r, now, busy) => c.claimVacancy(r, now, busy),
+    // the service's default: mode from autoMode(now)
+    round: (now) => void c.roundAt(now),
+    isUnchoked: (r) => c.isUnchoked(r),
+    forget: (r) => c.forget(r),
+    uploadSlots: c.options.uploadSlots,
+    rechokeIntervalMs: c.options.rechokeIntervalMs,
+  };
+}
+
+// ---- token bucket -------------------------------------------------------------------
+
+export interface SimBucket {
+  /** ms from now until `n` may be taken. */
+  delayFor(n: number, now: number): number;
+  take(n: number, now: number): void;
+}
+
+export function newBucket(rate: number, now: number, burst = defaultBurst(rate)): SimBucket {
+  const b = new TokenBucket({ rate, burst }, now);
+  return {
+    delayFor: (n, t) => b.delayFor(n, t),
+    take: (n, t) => void b.tryTake(n, t),
+  };
+}
+
+// ---- tracker registry ----------------------------------------------------------------
+
+export interface SimHolder {
+  readonly ip4: string;
+  readonly bitmap: Uint8Array;
+}
+
+export interface SimRegistry {
+  login(address: PeerAddress, port: number): string;
+  add(session: string, fileLength: number, partLength: number, md5: string): number;
+  /** Holders of md5 as the AFCH would list them. */
+  fetch(session: string, md5: string): SimHolder[];
+  reportPart(session: string, md5: string, part: number): void;
+  /** True when accepted (NLOG otherwise). */
+  logout(session: string): boolean;
+}
+
+export function newRegistry(now: () => number, random: () => number, maxHolders: number): SimRegistry {
+  let ids = 0;
+  const r = new Registry({ store: new MemoryStore(), now, newId: () => (++ids).toString(16).toUpperCase().padStart(16, '0'), maxHolders, random });
+  return {
+    login: (address, port) => r.login(address, port).sessionId,
+    add: (s, fileLength, partLength, md5) => r.add(s, fileLength, partLength, 'sim.bin', md5).parts,
+    fetch: (s, md5) => (r.fetch(s, md5)?.holders() ?? []).map((h) => ({ ip4: h.address.ip4, bitmap: h.bitmap })),
+    reportPart: (s, md5, part) => void r.reportPart(s, md5, part),
+    logout: (s) => r.logout(s).accepted,
+  };
+}
+
+// ---- message sizes, from the codec ----------------------------------------------------
+
+export interface WireSizes {
+  /** Bytes of a tracker request / its reply (AFCH: `afch(n)` for n holders). */
+  readonly request: { readonly LOGI: number; readonly FCHU: number; readonly RPAD: number; readonly LOGO: number };
+  readonly reply: { readonly ALGI: number; readonly APAD: number; readonly ALOG: number };
+  afch(holders: number): number;
+  readonly retp: number;
+  /** AREP bytes for a part of `length` bytes sent in 4096-byte chunks. */
+  arep(length: number): number;
+}
+
+const SID = '0123456789ABCDEF';
+const MD5 = '0'.repeat(32);
+const ADDRESS: PeerAddress = { ip4: '10.0.0.1', ip6: 'fd99:0000:0000:0000:0000:0000:0000:0001' };
+
+export function wireSizes(parts: number): WireSizes {
+  const size = (m: Message, ctx = {}): number => encodeMessage(m, ctx).length;
+  const holder = { address: ADDRESS, port: 5000, bitmap: emptyBitmap(parts) };
+  const afch0 = size({ command: 'AFCH', peers: [] });
+  const afch1 = size({ command: 'AFCH', peers: [holder] }, { parts }) - afch0;
+  const arep0 = size({ command: 'AREP', chunks: [] });
+  const chunk = size({ command: 'AREP', chunks: [{ data: Buffer.alloc(1) }] }) - arep0 - 1;
+  return {
+    request: {
+      LOGI: size({ command: 'LOGI', address: ADDRESS, port: 5000 }),
+      FCHU: size({ command: 'FCHU', sessionId: SID, md5: MD5 }),
+      RPAD: size({ command: 'RPAD', sessionId: SID, md5: MD5, part: 0 }),
+      LOGO: size({ command: 'LOGO', sessionId: SID }),
+    },
+    reply: {
+      ALGI: size({ command: 'ALGI', sessionId: SID }),
+      APAD: size({ command: 'APAD', partsHeld: 1 }),
+      ALOG: size({ command: 'ALOG', partsOwned: 1 }),
+    },
+    afch: (n) => afch0 + n * afch1,
+    retp: size({ command: 'RETP', md5: MD5, part: 0 }),
+    arep: (length) => arep0 + Math.ceil(length / 4096) * chunk + length,
+  };
+}
+
+// ---- the bound -------------------------------------------------------------------------
+
+/** D_min in seconds: rates in bytes/s, 0 = unlimited (as bench:swarm's fluidModel). */
+export function dMinSeconds(size: number, seedUp: number, leecherUps: readonly number[], downRates: readonly number[]): number {
+  return fluidModel(size, seedUp, leecherUps, downRates).dMin;
+}

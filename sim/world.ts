@@ -1,0 +1,80 @@
+/** The simulator's configuration, and what every simulated peer shares (the "world"). */
+import type { ChokerOptions } from '../src/peer/choke/choker.js';
+import type { PollPolicyOptions } from '../src/peer/poll-policy.js';
+import type { EventQueue } from './events.js';
+import type { FluidNetwork } from './network.js';
+import type { SimPeer } from './peer.js';
+import type { WireSizes } from './real.js';
+import type { Series } from './stats.js';
+import type { SimTracker, TrackerBudget } from './tracker.js';
+
+export interface PeerSpec {
+  /** Upload capacity, bytes/s (a free rider's is unused). */
+  readonly up: number;
+  /** Download capacity, bytes/s; Infinity = unlimited. */
+  readonly down: number;
+  /** When it joins, ms. */
+  readonly arriveAt: number;
+  /** Holds the whole file from the start (and ADDs it). */
+  readonly seed?: boolean;
+  /** Never uploads (a peer run with --no-upload). */
+  readonly freeRider?: boolean;
+  /** Leaves this long after it completes; absent: stays to the end. */
+  readonly seedTimeMs?: number;
+  /** Leaves at this time whatever it holds (a seed that leaves early). */
+  readonly leaveAt?: number;
+}
+
+export interface DownloadModel {
+  readonly maxPerOwner: number;
+  readonly maxInFlight: number;
+  readonly randomFirst: number;
+  readonly endgameCopies: number;
+  readonly maxBackoffMs: number;
+}
+
+export interface SimConfig {
+  readonly fileSize: number;
+  readonly partLength: number;
+  readonly peers: readonly PeerSpec[];
+  /** One-way latency between any two hosts (and to the tracker), ms. */
+  readonly latencyMs: number;
+  /** Extra cost of each new connection (accept, process start of a request), ms. */
+  readonly setupMs: number;
+  readonly tracker: TrackerBudget & { readonly maxHolders: number };
+  /** FCHU polling: fixed at minMs, or adaptive (src/peer/poll-policy.ts). */
+  readonly poll: PollPolicyOptions & { readonly adaptive: boolean };
+  readonly download: DownloadModel;
+  readonly choker: Partial<ChokerOptions> & { readonly admissionWaitMs: number };
+  readonly seed: number;
+  /** Simulated time limit, ms. */
+  readonly limitMs: number;
+  /** Width of the time series' bins, ms. */
+  readonly binMs: number;
+}
+
+/** The defaults of src/peer/downloader.ts (DEFAULT_TUNING). */
+export const DOWNLOAD_DEFAULTS: DownloadModel = { maxPerOwner: 4, maxInFlight: 12, randomFirst: 4, endgameCopies: 2, maxBackoffMs: 10_000 };
+
+export interface World {
+  readonly config: SimConfig;
+  readonly q: EventQueue;
+  readonly net: FluidNetwork;
+  readonly random: () => number;
+  readonly tracker: SimTracker;
+  readonly sizes: WireSizes;
+  readonly fileSize: number;
+  readonly partLength: number;
+  readonly parts: number;
+  readonly md5: string;
+  readonly peers: readonly SimPeer[];
+  readonly byIp: ReadonlyMap<string, SimPeer>;
+  partBytes(part: number): number;
+  /** Bytes moved for nothing: endgame duplicates, transfers cut off. */
+  wasted: number;
+  choked: number;
+  picks: number;
+  readonly delivered: Series;
+  completed(peer: SimPeer): void;
+  departed(peer: SimPeer): void;
+}

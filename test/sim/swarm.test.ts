@@ -1,0 +1,98 @@
+/** The simulator end to end on tiny swarms: deterministic, complete, and its bound right. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { dMinSeconds } from '../../sim/real.js';
+import { scenario } from '../../sim/scenarios.js';
+import { simulate } from '../../sim/swarm.js';
+import { DOWNLOAD_DEFAULTS, type SimConfig } from '../../sim/world.js';
+import { DEFAULT_CHOKER_OPTIONS } from '../../src/peer/choke/choker.js';
+import { DEFAULT_POLL_POLICY } from '../../src/peer/poll-policy.js';
+
+const KiB = 1024;
+
+function tiny(seed: number, over: Partial<SimConfig> = {}): SimConfig {
+  return {
+    fileSize: 2 * 1024 * KiB,
+    partLength: 64 * KiB,
+    peers: [
+      { up: 512 * KiB, down: Infinity, arriveAt: 0, seed: true },
+      ...Array.from({ length: 5 }, (_, i) => ({ up: 256 * KiB, down: 2048 * KiB, arriveAt: i * 100 })),
+      { up: 0, down: Infinity, arriveAt: 0, freeRider: true },
+    ],
+    latencyMs: 1,
+    setupMs: 1,
+    tracker: { requestsPerSec: 1000, egressBytesPerSec: 10_000_000, maxHolders: 0 },
+    poll: { ...DEFAULT_POLL_POLICY, adaptive: false, jitter: 0 },
+    download: DOWNLOAD_DEFAULTS,
+    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: 2000 },
+    seed,
+    limitMs: 600_000,
+    binMs: 1000,
+    ...over,
+  };
+}
+
+test('a tiny swarm completes: every peer, the free rider too, holds every part', () => {
+  const r = simulate(tiny(1));
+  assert.equal(r.incomplete, 0);
+  assert.equal(r.parts, 32);
+  for (const p of r.peers) assert.equal(p.partsHeld, r.parts, `peer ${p.index} (${p.role})`);
+  assert.equal(r.leechers.n, 5);
+  assert.ok(r.freeRiders && r.freeRiders.n === 1);
+  // the last peer cannot beat the bound (single peers may), and every downloader moved at least the file
+  assert.ok(Math.max(r.leechers.last, r.freeRiders!.last) >= r.dMin * 0.999, `${r.leechers.last} >= ${r.dMin}`);
+  for (const p of r.peers) if (p.role !== 'seed') assert.ok(p.downloaded >= 2 * 1024 * KiB);
+  // the tracker heard one RPAD per part per downloader
+  assert.equal(r.tracker.byKind['RPAD'], 6 * 32);
+  assert.equal(r.peers.find((p) => p.role === 'free-rider')!.uploaded, 0);
+});
+
+test('deterministic: the same seed gives the same run, another seed another run', () => {
+  const a = simulate(tiny(7));
+  const b = simulate(tiny(7));
+  const c = simulate(tiny(8));
+  const strip = (r: ReturnType<typeof simulate>) => ({ ...r, wallSeconds: 0, cpuSeconds: 0, eventsPerSecond: 0 });
+  assert.deepEqual(strip(a), strip(b));
+  assert.notDeepEqual(
+    a.peers.map((p) => p.seconds),
+    c.peers.map((p) => p.seconds),
+  );
+});
+
+test('bounded answers: with maxHolders the tracker sends smaller AFCHs and the swarm still completes', () => {
+  const all = simulate(tiny(3));
+  const bounded = simulate(tiny(3, { tracker: { requestsPerSec: 1000, egressBytesPerSec: 10_000_000, maxHolders: 2 } }));
+  assert.equal(bounded.incomplete, 0);
+  assert.ok(bounded.tracker.bytesOut / bounded.tracker.byKind['FCHU']! < all.tracker.bytesOut / all.tracker.byKind['FCHU']!);
+});
+
+test('adaptive polling asks the tracker less than polling every second', () => {
+  const fixed = simulate(tiny(4));
+  const adaptive = simulate(tiny(4, { poll: { ...DEFAULT_POLL_POLICY, adaptive: true } }));
+  assert.equal(adaptive.incomplete, 0);
+  assert.ok(adaptive.tracker.byKind['FCHU']! < fixed.tracker.byKind['FCHU']!, `${adaptive.tracker.byKind['FCHU']} < ${fixed.tracker.byKind['FCHU']}`);
+});
+
+test('D_min for known cases: S1 25.6 s, S3 32 s, seed-bound and download-bound swarms', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(dMinSeconds(32 * MiB, 2 * MiB, Array(8).fill(MiB), Array(8).fill(0)), 25.6);
+  assert.equal(dMinSeconds(32 * MiB, 2 * MiB, [...Array(8).fill(MiB), 0, 0], Array(10).fill(0)), 32);
+  // one leecher: the seed's uplink is the bound
+  assert.equal(dMinSeconds(10 * MiB, MiB, [MiB], [0]), 10);
+  // a slow downloader: its downlink is the bound
+  assert.equal(dMinSeconds(10 * MiB, 10 * MiB, [10 * MiB, 10 * MiB], [MiB, 0]), 10);
+  // the scenarios' own figures
+  const s1 = scenario('s1')!.build({ seed: 1, maxHolders: 50, adaptivePoll: false });
+  const s3 = scenario('s3')!.build({ seed: 1, maxHolders: 50, adaptivePoll: false });
+  const dm = (c: SimConfig) => dMinSeconds(c.fileSize, c.peers[0]!.up, c.peers.slice(1).map((p) => (p.freeRider ? 0 : p.up)), c.peers.slice(1).map(() => 0));
+  assert.equal(dm(s1), 25.6);
+  assert.equal(dm(s3), 32);
+});
+
+test('a seed that leaves before anyone has a full copy leaves the swarm incomplete, and the run still ends', () => {
+  const config = tiny(5);
+  const peers = config.peers.map((p) => (p.seed ? { ...p, leaveAt: 500 } : p));
+  const r = simulate({ ...config, peers, limitMs: 60_000 });
+  assert.ok(r.incomplete > 0);
+  assert.ok(r.endSeconds <= 60);
+});
