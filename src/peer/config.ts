@@ -48,8 +48,10 @@ export interface PeerConfig {
   readonly connections: GuardLimits;
 
   // Downloads.
-  /** FCHU polling period while downloading. */
+  /** FCHU polling period while downloading, while the answers bring news (poll-policy.ts). */
   readonly pollMs: number;
+  /** The longest FCHU period once answers bring nothing new (the policy doubles up to it). */
+  readonly pollMaxMs: number;
   /** An owner that sends nothing for this long is given up on. */
   readonly stallMs: number;
   readonly connectTimeoutMs: number;
@@ -110,6 +112,7 @@ export const PEER_DEFAULTS = {
   stallPenaltyMs: 30_000,
   connections: DEFAULT_LISTENER_LIMITS,
   pollMs: 1000,
+  pollMaxMs: 8000,
   stallMs: 10_000,
   connectTimeoutMs: 5000,
   maxPerOwner: 4,
@@ -141,5 +144,5 @@ export function peerConfig(settings: PeerSettings): PeerConfig {
 /** The download tuning a PeerConfig implies. */
 export type DownloadTuning = Pick<
   PeerConfig,
-  'pollMs' | 'stallMs' | 'connectTimeoutMs' | 'maxPerOwner' | 'maxInFlight' | 'randomFirst' | 'endgameCopies' | 'findTimeoutMs' | 'maxBackoffMs' | 'crossCheckShare'
+  'pollMs' | 'pollMaxMs' | 'stallMs' | 'connectTimeoutMs' | 'maxPerOwner' | 'maxInFlight' | 'randomFirst' | 'endgameCopies' | 'findTimeoutMs' | 'maxBackoffMs' | 'crossCheckShare'
 >;

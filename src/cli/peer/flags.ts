@@ -32,6 +32,7 @@ export interface RawPeerOptions extends FloodCliOptions {
   logLevel?: string;
   logoutRetry: string;
   pollInterval: string;
+  pollMax: string;
   stallTimeout: string;
   findTimeout: string;
   chunkSize: string;
@@ -96,6 +97,7 @@ export function addPeerOptions(command: Command): Command {
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`)
     .option('--logout-retry <seconds>', 'when the tracker refuses to log us out, ask again this often', seconds(d.logoutRetryMs))
     .option('--poll-interval <seconds>', 'ask the tracker who holds what this often while downloading', seconds(d.pollMs))
+    .option('--poll-max <seconds>', 'while the answers bring nothing new, ask less often, down to once in this long', seconds(d.pollMaxMs))
     .option('--stall-timeout <seconds>', 'give up on an owner that sends nothing for this long', seconds(d.stallMs))
     .option('--find-timeout <seconds>', 'a --get whose md5 the tracker does not list within this long is an error', seconds(d.findTimeoutMs))
     .option('--chunk-size <bytes>', 'upload chunk size (AREP)', String(d.chunkSize))
@@ -138,6 +140,7 @@ export function mapPeerOptions(raw: RawPeerOptions): { config: Omit<PeerConfig, 
     uploadSlots: integerArg('--upload-slots', raw.uploadSlots, 1, 64),
     // Periods that cannot be 0 are refused below 0.1 s rather than silently replaced.
     pollMs: secondsArg('--poll-interval', raw.pollInterval, { min: 0.1 }),
+    pollMaxMs: secondsArg('--poll-max', raw.pollMax, { min: 0.1 }),
     stallMs: secondsArg('--stall-timeout', raw.stallTimeout, { min: 0.1 }),
     findTimeoutMs: secondsArg('--find-timeout', raw.findTimeout),
     logoutRetryMs: secondsArg('--logout-retry', raw.logoutRetry, { min: 0.1 }),

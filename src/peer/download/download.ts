@@ -9,7 +9,8 @@
  */
 import { ErrorCode, FileError, RemoteError, isBugTorrentError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { MAX_PART_COUNT, type PeerAddress } from '../../protocol/index.js';
+import { MAX_PART_COUNT, type PeerAddress, formatHostPort } from '../../protocol/index.js';
+import { DEFAULT_POLL_POLICY, nextPollInterval, pollDelay, pollNews } from '../poll-policy.js';
 import type { Throttle, TrafficRecorder } from '../bandwidth.js';
 import type { DownloadTuning } from '../config.js';
 import type { LocalAddresses } from '../connect.js';
@@ -238,10 +239,7 @@ export class Download {
       if (!partial.complete) {
         this.state = 'downloading';
         const allIn = new Promise<void>((r) => { this.finished = r; });
-        if (!this.pollTimer) {
-          await this.poll();
-          this.pollTimer = setInterval(() => void this.poll(), tuning.pollMs);
-        }
+        if (!this.pollTimer) await this.pollAndSchedule();
         this.pump();
         await allIn;
         if (this.stopped) throw this.fatal ?? new FileError(ErrorCode.BAD_STATE, 'download stopped');
@@ -269,7 +267,7 @@ export class Download {
   }
 
   private clearTimers(): void {
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.pollTimer = null;
     this.wakeTimer = null;
@@ -280,10 +278,27 @@ export class Download {
     return port === selfPort && (address.ip4 === self.ip4 || address.ip6 === self.ip6);
   }
 
+  /** The current FCHU period (poll-policy.ts): pollMs while answers bring news or we starve, longer while they do not. */
+  private pollInterval = 0;
+
+  /** One FCHU now, then the next one after the interval the answer earned. */
+  private async pollAndSchedule(): Promise<void> {
+    if (this.stopped) return;
+    await this.poll();
+    if (this.stopped || this.partial?.complete) return;
+    const { tuning } = this.deps;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.pollAndSchedule();
+    }, pollDelay(this.pollInterval, this.deps.random, { ...DEFAULT_POLL_POLICY, minMs: tuning.pollMs, maxMs: Math.max(tuning.pollMs, tuning.pollMaxMs) }));
+  }
+
   private polling = false;
   private async poll(): Promise<void> {
     if (this.polling || this.state !== 'downloading') return;
     this.polling = true;
+    const { tuning } = this.deps;
+    const policy = { ...DEFAULT_POLL_POLICY, minMs: tuning.pollMs, maxMs: Math.max(tuning.pollMs, tuning.pollMaxMs) };
     try {
       const info = this.info!;
       const holders = await this.deps.tracker.holders(this.md5, info.parts);
@@ -292,9 +307,17 @@ export class Download {
       } catch (err) {
         this.deps.log.warn({ err: (err as Error).message }, 'onHolders hook failed');
       }
-      this.owners!.update(holders, info.parts);
+      const owners = this.owners!;
+      const known = new Map<string, Uint8Array>();
+      for (const o of owners.values()) if (o.listed && o.banned === null) known.set(o.key, o.bitmap);
+      const answer = holders.filter((h) => !this.isSelf(h.address, h.port)).map((h) => ({ key: formatHostPort(h.address.ip4, h.port), bitmap: h.bitmap }));
+      const news = pollNews(known, answer, this.partial!.file.bitmap, info.parts);
+      owners.update(holders, info.parts);
       this.reportOrphans();
+      // Starving: nothing in flight. Only the tracker can tell us of new owners then.
+      this.pollInterval = nextPollInterval(this.pollInterval || policy.minMs, news, this.schedule!.count === 0, policy);
     } catch (err) {
+      this.pollInterval = policy.minMs;
       this.deps.log.warn({ err: (err as Error).message }, 'FCHU failed; will retry');
     } finally {
       this.polling = false;
