@@ -13,8 +13,7 @@
  * (--dir: where the files go; a tmpfs such as /dev/shm takes the disk out of the comparison)
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,20 +21,8 @@ import { parseArgs } from 'node:util';
 import { parseRate } from '../src/units.js';
 import { startTracker } from '../src/tracker/index.js';
 import { CliProcess } from '../test/support/process.js';
+import { writeRandomFile } from '../scripts/lib/processes.js';
 
-function writeRandom(path: string, size: number): void {
-  const fd = openSync(path, 'w');
-  const block = randomBytes(Math.min(size, 16 << 20));
-  // Different bytes per block: rotate the block by a random offset each time.
-  for (let at = 0; at < size; ) {
-    const n = Math.min(block.length, size - at);
-    const shift = (Math.random() * block.length) | 0;
-    const rotated = Buffer.concat([block.subarray(shift), block.subarray(0, shift)]).subarray(0, n);
-    writeSync(fd, rotated);
-    at += n;
-  }
-  closeSync(fd);
-}
 
 const RECEIVER = `
 import { createServer } from 'node:net';
@@ -123,7 +110,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'bugtorrent-bench-'));
   try {
     const file = join(dir, 'payload.bin');
-    writeRandom(file, size);
+    writeRandomFile(file, size);
     const tcp = await tcpCopy(file, join(dir, 'tcp-copy.bin'));
     if (tcp.bytes !== size) throw new Error(`TCP copy moved ${tcp.bytes} of ${size} bytes`);
     const run = await ours(file, dir, partSize, values['leecher-args'] ? values['leecher-args'].split(/\s+/).filter(Boolean) : []);

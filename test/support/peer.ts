@@ -1,6 +1,6 @@
 /** Helpers for peer integration tests: an in-process tracker, random files, md5s, peer processes. */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import assert from 'node:assert/strict';
 import { TRACKER_REPLIES, encodeMessage } from '../../src/protocol/index.js';
 import { type RunningTracker, startTracker } from '../../src/tracker/index.js';
@@ -11,9 +11,8 @@ export async function testTracker(host = '127.0.0.1'): Promise<RunningTracker> {
   return startTracker({ host, port: 0, dbPath: ':memory:' });
 }
 
-export function writeRandomFile(path: string, size: number): void {
-  writeFileSync(path, randomBytes(size));
-}
+/** One helper for tests, benchmarks and the demo (it returns the file's md5). */
+export { writeRandomFile } from '../../scripts/lib/processes.js';
 
 export function md5OfFile(path: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -8,11 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../../bin/bugtorrent.js', import.meta.url));
-
-export type JsonLine = Record<string, unknown>;
+// The CLI's path and a JSON line: one definition for tests, benchmarks and the demo.
+import { CLI, type JsonLine } from '../../scripts/lib/processes.js';
+export { CLI, type JsonLine };
 
 export class CliProcess {
   readonly child: ChildProcess;
