@@ -102,8 +102,8 @@ describe('stalled readers against upload slots', () => {
       assert.equal(cut[0]!['code'], 'BT_TIMEOUT');
       assert.match(String(cut[0]!['reason']), /within 300 ms/);
       assert.ok((cut[0]!['sent'] as number) < PART);
-      // Coming straight back, a reader that stalled is refused for a while.
-      assert.ok(lines.some((l) => /stalled an upload; no uploads to it/.test(String(l['reason']))));
+      // Coming back (the attack opens more every 200 ms), a reader that stalled is refused for a while.
+      await until(() => lines.some((l) => /stalled an upload; no uploads to it/.test(String(l['reason']))), 'a returning stalled reader to be refused');
     } finally {
       clearInterval(attack);
       for (const s of stalled) s.destroy();
