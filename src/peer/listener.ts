@@ -186,7 +186,9 @@ export class PeerListener {
     socket.setNoDelay(true);
     const remote: RemoteInfo = { key: remoteKey(socket.remoteAddress), address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
     const who = formatHostPort(remote.key, remote.port);
-    const reader = new MessageReader({ accept: PEER_REQUESTS, maxBuffered: 64 * 1024 });
+    // A name in an AQUE that is not UTF-8 is repaired (U+FFFD), not refused: say so.
+    const onRepair = (path: string, reason: string): void => log.warn({ remote: who, field: path, reason }, 'repaired a name that is not valid UTF-8');
+    const reader = new MessageReader({ accept: PEER_REQUESTS, maxBuffered: 64 * 1024, context: () => ({ onRepair }) });
     let busy = false;
     let ended = false;
     let closing = false;

@@ -200,3 +200,32 @@ function readAll(socket: Socket): Promise<Buffer> {
   socket.on('data', (c: Buffer) => chunks.push(c));
   return new Promise((resolve) => socket.on('close', () => resolve(Buffer.concat(chunks))));
 }
+
+describe('names that are not UTF-8', () => {
+  test('an AQUE whose name is Latin-1 reaches the flood handler repaired (U+FFFD), and the repair is logged', async () => {
+    const { logger, lines } = memoryLogger();
+    const seen: string[] = [];
+    const ip4 = '127.0.0.132';
+    const listener = new PeerListener({
+      ip4,
+      ip6: '::1',
+      port: 0,
+      log: logger,
+      handlers: { AQUE: (m) => void seen.push(m.fileName) },
+      upload: { store, throttle: UNLIMITED, admission: { admit: () => Promise.resolve(() => undefined) }, traffic: { uploaded: () => undefined, downloaded: () => undefined }, chunkSize: 4096, log: logger },
+    });
+    await listener.start();
+    try {
+      const good = encodeMessage({ command: 'AQUE', pktId: '0123456789ABCDEF', address: { ip4: '127.0.0.9', ip6: '::1' }, port: 5000, md5: 'a'.repeat(32), fileName: 'caf_.txt' });
+      // 'caf' + 0xE9 (é in Latin-1) + '.txt': the name field starts after 4 + 16 + 55 + 5 + 32 bytes.
+      const at = 4 + 16 + 55 + 5 + 32 + 3;
+      good[at] = 0xe9;
+      await readUntilClose(ip4, listener.port, good, 10_000);
+      await until(() => seen.length === 1, 'the AQUE to reach its handler');
+      assert.equal(seen[0], 'caf\ufffd.txt');
+      assert.ok(lines.some((l) => l['msg'] === 'repaired a name that is not valid UTF-8'));
+    } finally {
+      await listener.close(100);
+    }
+  });
+});
