@@ -11,7 +11,7 @@ import { numberArg, rateArg } from '../scripts/lib/args.js';
 import { DEFAULT_MAX_HOLDERS } from '../src/tracker/holders-sample.js';
 import { MAX_LIST_ENTRIES } from '../src/protocol/messages.js';
 import { type BenchSummary, compareReport, jsonReport, textReport, writePlots } from './report.js';
-import { SCENARIOS, scenario } from './scenarios.js';
+import { SCENARIOS, type ScenarioKnobs, scenario } from './scenarios.js';
 import { simulate } from './swarm.js';
 
 export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, token bucket and tracker registry
@@ -28,14 +28,9 @@ export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, toke
   --json             print one JSON object instead of the table
   --list             list the scenarios`;
 
-export interface SimArgs {
+/** The scenario's knobs (scenarios.ts) and what the command does with the run. */
+export interface SimArgs extends ScenarioKnobs {
   scenario: string;
-  peers?: number;
-  seed: number;
-  maxHolders: number;
-  adaptivePoll: boolean;
-  partLength?: number;
-  size?: number;
   out?: string;
   compare?: string;
   json: boolean;
