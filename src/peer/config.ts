@@ -37,6 +37,11 @@ export interface PeerConfig {
   /** Peers served at once by tit-for-tat; one optimistic slot comes on top. */
   readonly uploadSlots: number;
   /**
+   * Parts one peer is sent at once (Infinity = no limit). Measured with 2 on
+   * bench:swarm --netns S1: no change in first-part latency or finish times.
+   */
+  readonly partsPerPeer: number;
+  /**
    * An upload whose reader stalls is cut: a part may take its reader
    * max(uploadStallFloorMs, part / uploadMinRate) in all.
    */
@@ -107,6 +112,7 @@ export const PEER_DEFAULTS = {
   downRate: 0,
   noUpload: false,
   uploadSlots: 4,
+  partsPerPeer: Infinity,
   uploadStallFloorMs: DEFAULT_STALL_FLOOR_MS,
   uploadMinRate: DEFAULT_MIN_RATE,
   stallPenaltyMs: 30_000,

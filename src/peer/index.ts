@@ -157,7 +157,7 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
     noUpload: config.noUpload,
     log,
     self: ip4,
-    choker: { uploadSlots: config.uploadSlots, onRound: (r: RoundResult) => emit({ event: 'choke', t: uptime(), round: r.round, mode: r.mode, regular: r.regular, optimistic: r.optimistic, unchokedNow: r.unchokedNow, chokedNow: r.chokedNow }) },
+    choker: { uploadSlots: config.uploadSlots, partsPerPeer: config.partsPerPeer, onRound: (r: RoundResult) => emit({ event: 'choke', t: uptime(), round: r.round, mode: r.mode, regular: r.regular, optimistic: r.optimistic, unchokedNow: r.unchokedNow, chokedNow: r.chokedNow }) },
     origin: (md5) => origins.get(md5) ?? null,
     // Seeding rules the moment nothing is downloading; a holder listed with every part is not interested.
     downloading: () => [...downloads.values()].some((d) => d.download.status().state === 'downloading'),
