@@ -10,7 +10,7 @@
 import { ErrorCode, FileError, RemoteError, isBugTorrentError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { MAX_PART_COUNT, type PeerAddress, formatHostPort } from '../../protocol/index.js';
-import { DEFAULT_POLL_POLICY, nextPollInterval, pollDelay, pollNews } from '../poll-policy.js';
+import { DEFAULT_POLL_POLICY, type PollPolicyOptions, nextPollInterval, pollDelay, pollNews } from '../poll-policy.js';
 import type { Throttle, TrafficRecorder } from '../bandwidth.js';
 import type { DownloadTuning } from '../config.js';
 import type { LocalAddresses } from '../connect.js';
@@ -281,24 +281,28 @@ export class Download {
   /** The current FCHU period (poll-policy.ts): pollMs while answers bring news or we starve, longer while they do not. */
   private pollInterval = 0;
 
+  /** The poll policy with this download's bounds (--poll-interval .. --poll-max). */
+  private get pollPolicy(): PollPolicyOptions {
+    const { pollMs, pollMaxMs } = this.deps.tuning;
+    return { ...DEFAULT_POLL_POLICY, minMs: pollMs, maxMs: Math.max(pollMs, pollMaxMs) };
+  }
+
   /** One FCHU now, then the next one after the interval the answer earned. */
   private async pollAndSchedule(): Promise<void> {
     if (this.stopped) return;
     await this.poll();
     if (this.stopped || this.partial?.complete) return;
-    const { tuning } = this.deps;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
       void this.pollAndSchedule();
-    }, pollDelay(this.pollInterval, this.deps.random, { ...DEFAULT_POLL_POLICY, minMs: tuning.pollMs, maxMs: Math.max(tuning.pollMs, tuning.pollMaxMs) }));
+    }, pollDelay(this.pollInterval, this.deps.random, this.pollPolicy));
   }
 
   private polling = false;
   private async poll(): Promise<void> {
     if (this.polling || this.state !== 'downloading') return;
     this.polling = true;
-    const { tuning } = this.deps;
-    const policy = { ...DEFAULT_POLL_POLICY, minMs: tuning.pollMs, maxMs: Math.max(tuning.pollMs, tuning.pollMaxMs) };
+    const policy = this.pollPolicy;
     try {
       const info = this.info!;
       const holders = await this.deps.tracker.holders(this.md5, info.parts);
