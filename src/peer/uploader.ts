@@ -17,7 +17,7 @@ import { ErrorCode, RemoteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { COMMAND_WIDTH, MAX_CHUNK, MESSAGES, type MessageOf, hasPart } from '../protocol/index.js';
 import type { RemoteKey, Throttle, TrafficRecorder, UploadAdmission } from './bandwidth.js';
-import { afterBytes } from './buffers.js';
+import { FramePool, afterBytes } from './buffers.js';
 import type { FileStore } from './files.js';
 
 const AREP_LIST = MESSAGES.AREP[0].codec;
@@ -72,6 +72,8 @@ export class ReadHandles {
   /** Handles replaced by a newer path, waiting for their delayed close. */
   private readonly retired = new Set<Promise<FileHandle>>();
   private closed = false;
+  /** The send buffers the listener's uploads reuse. */
+  readonly frames = new FramePool();
 
   get(md5: string, path: string): Promise<FileHandle> {
     if (this.closed) return Promise.reject(new Error('read handles closed (the listener is closing)'));
@@ -152,32 +154,36 @@ export async function serveRetp(ctx: UploadContext, handles: ReadHandles, socket
     const deadlineMs = partDeadlineMs(length, ctx.stallFloorMs, ctx.minRate);
     /** Time this part has waited for its reader so far. */
     let waited = 0;
-    {
-      const head = Buffer.allocUnsafe(COMMAND_WIDTH + COUNT.width);
-      head.write('AREP', 0, COMMAND_WIDTH, 'latin1');
-      COUNT.write(chunks, head, COMMAND_WIDTH);
-      const frameBytes = CHUNK_LENGTH.width + chunkSize;
-      const perBatch = Math.max(1, Math.floor((ctx.batchBytes ?? BATCH_BYTES) / frameBytes));
-      let sent = 0;
-      let first = true;
-      for (let c = 0; c < chunks; ) {
-        const n = Math.min(perBatch, chunks - c);
-        // One frame buffer per batch: [head?] (len data)*n; data read in place.
-        const pre = first ? head.length : 0;
-        let dataBytes = 0;
-        for (let i = 0; i < n; i++) dataBytes += Math.min(chunkSize, length - (c + i) * chunkSize);
-        const frame = Buffer.allocUnsafe(pre + n * CHUNK_LENGTH.width + dataBytes);
-        if (first) head.copy(frame, 0);
-        const views: Buffer[] = [];
-        let at = pre;
-        for (let i = 0; i < n; i++) {
-          const len = Math.min(chunkSize, length - (c + i) * chunkSize);
-          CHUNK_LENGTH.write(len, frame, at);
-          at += CHUNK_LENGTH.width;
-          views.push(frame.subarray(at, at + len));
-          at += len;
-        }
-        let got = 0;
+    const head = Buffer.allocUnsafe(COMMAND_WIDTH + COUNT.width);
+    head.write('AREP', 0, COMMAND_WIDTH, 'latin1');
+    COUNT.write(chunks, head, COMMAND_WIDTH);
+    // Every chunk but the last has the same length prefix: encoded once, copied per chunk.
+    const fullPrefix = Buffer.allocUnsafe(CHUNK_LENGTH.width);
+    CHUNK_LENGTH.write(chunkSize, fullPrefix, 0);
+    // Batches count data bytes, so a default part (256 KiB) is one readv and one write.
+    const perBatch = Math.max(1, Math.floor((ctx.batchBytes ?? BATCH_BYTES) / chunkSize));
+    let sent = 0;
+    let first = true;
+    for (let c = 0; c < chunks; ) {
+      const n = Math.min(perBatch, chunks - c);
+      // One frame buffer per batch: [head?] (len data)*n; data read in place.
+      const pre = first ? head.length : 0;
+      let dataBytes = 0;
+      for (let i = 0; i < n; i++) dataBytes += Math.min(chunkSize, length - (c + i) * chunkSize);
+      const frame = handles.frames.take(pre + n * CHUNK_LENGTH.width + dataBytes);
+      if (first) head.copy(frame, 0);
+      const views: Buffer[] = [];
+      let at = pre;
+      for (let i = 0; i < n; i++) {
+        const len = Math.min(chunkSize, length - (c + i) * chunkSize);
+        if (len === chunkSize) fullPrefix.copy(frame, at);
+        else CHUNK_LENGTH.write(len, frame, at);
+        at += CHUNK_LENGTH.width;
+        views.push(frame.subarray(at, at + len));
+        at += len;
+      }
+      let got = 0;
+      try {
         while (got < dataBytes) {
           // readv fills the data views in place, skipping the length prefixes.
           const remaining = afterBytes(views, got);
@@ -185,24 +191,29 @@ export async function serveRetp(ctx: UploadContext, handles: ReadHandles, socket
           if (bytesRead === 0) throw new Error(`file ${file.path} is shorter than expected (part ${msg.part})`);
           got += bytesRead;
         }
-        // Pace each chunk, then send the batch in one write.
-        for (const v of views) {
-          await ctx.throttle.consume(v.length);
-          if (socket.destroyed) throw new Error('connection closed while sending');
-          ctx.traffic.uploaded(remote, v.length);
-        }
-        if (!socket.write(frame)) {
-          const at = sent;
-          waited += await waitDrain(socket, deadlineMs - waited, () =>
-            new UploadStalled(`the reader took no more than ${at} of ${length} bytes of part ${msg.part} within ${deadlineMs} ms`, at, length),
-          );
-        }
-        sent += dataBytes;
-        c += n;
-        first = false;
+        // Paced per batch (one chunk per batch when a rate is set, so pacing stays smooth).
+        await ctx.throttle.consume(dataBytes);
+      } catch (err) {
+        handles.frames.give(frame);
+        throw err;
       }
-      ctx.onUploaded?.(msg.md5, msg.part, remote, length);
+      if (socket.destroyed) {
+        handles.frames.give(frame);
+        throw new Error('connection closed while sending');
+      }
+      ctx.traffic.uploaded(remote, dataBytes);
+      // The frame goes back to the pool once the socket is done with it (written or failed).
+      if (!socket.write(frame, () => handles.frames.give(frame))) {
+        const at = sent;
+        waited += await waitDrain(socket, deadlineMs - waited, () =>
+          new UploadStalled(`the reader took no more than ${at} of ${length} bytes of part ${msg.part} within ${deadlineMs} ms`, at, length),
+        );
+      }
+      sent += dataBytes;
+      c += n;
+      first = false;
     }
+    ctx.onUploaded?.(msg.md5, msg.part, remote, length);
   } finally {
     release();
   }
