@@ -34,6 +34,11 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
   return n;
 });
 
+/** Set bits in one byte of a bitmap. */
+export function bitsInByte(byte: number): number {
+  return POPCOUNT[byte & 0xff] as number;
+}
+
 export function countParts(bm: Uint8Array): number {
   let n = 0;
   for (const b of bm) n += POPCOUNT[b] as number;
