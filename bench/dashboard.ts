@@ -38,7 +38,7 @@ import { ask, login } from '../test/dashboard/tracker-client.js';
 import { buildLoadgen, runLoadgen } from './loadgen.js';
 
 /* Browser globals, as far as the page functions below use them (the project compiles without the DOM lib). */
-declare const window: { clicks: number[]; lags: number[]; sampling: boolean };
+declare const window: { clicks: number[]; clickParts: number[][]; lags: number[]; sampling: boolean };
 declare const document: {
   addEventListener(type: 'click', fn: (ev: { timeStamp: number }) => void, capture: boolean): void;
   getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
@@ -160,6 +160,7 @@ async function openPage(browser: Awaited<ReturnType<typeof launchChromium>>, url
   await page.addInitScript(() => {
     const w = window;
     w.clicks = [];
+    w.clickParts = [];
     w.lags = [];
     w.sampling = false;
     // The page's own lag figure, sampled in the page (no round trip to the bench per sample).
@@ -167,8 +168,16 @@ async function openPage(browser: Awaited<ReturnType<typeof launchChromium>>, url
       if (w.sampling && document.body) w.lags.push(Number(document.body.dataset['lagMs'] ?? 'NaN'));
     }, 250);
     document.addEventListener('click', (ev) => {
-      const t0 = ev.timeStamp;
-      requestAnimationFrame(() => setTimeout(() => w.clicks.push(performance.now() - t0), 0));
+      // Where the time goes: the event waiting for the main thread, then for the next frame, then the frame itself.
+      const t0 = ev.timeStamp, handled = performance.now() - t0;
+      requestAnimationFrame(() => {
+        const framed = performance.now() - t0;
+        setTimeout(() => {
+          const total = performance.now() - t0;
+          w.clicks.push(total);
+          w.clickParts.push([handled, framed - handled, total - framed]);
+        }, 0);
+      });
     }, true);
   });
   await page.goto(url);
@@ -284,6 +293,7 @@ async function main(): Promise<void> {
     const sse = probes.map((p, i) => (p.sse - bytes0[i]!.sse) / wall);
     const all = probes.map((p, i) => (p.all - bytes0[i]!.all) / wall);
     const clicks = await probes[0]!.page.evaluate(() => window.clicks);
+    const clickParts = await probes[0]!.page.evaluate(() => window.clickParts);
 
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     const rows: [string, string, string, string][] = [];
@@ -295,6 +305,8 @@ async function main(): Promise<void> {
     rows.push(['all bytes per page, SSE + holder summaries', kib(mean(all)), '≤ 20 KiB/s', (mean(all) / 20480).toFixed(2)]);
     rows.push(['lag (p95 / max of samples)', `${ms(quantile(lags, 0.95))} / ${ms(Math.max(...lags))}`, '≤ 1000 ms', (quantile(lags, 0.95) / 1000).toFixed(2)]);
     rows.push([`click to next frame (p95 / max of ${clicks.length})`, `${ms(quantile(clicks, 0.95))} / ${ms(Math.max(...clicks))}`, '≤ 100 ms', (quantile(clicks, 0.95) / 100).toFixed(2)]);
+    const part = (k: number): string => ms(quantile(clickParts.map((c) => c[k]!), 0.95));
+    rows.push(['  of which: wait for main thread / for frame / the frame (p95 each)', `${part(0)} / ${part(1)} / ${part(2)}`, '', '']);
     const p99a = without.p99, p99b = withPages.p99;
     rows.push(['RPAD p50, 0 pages → ' + o.pages + ' pages', `${ms(without.p50)} → ${ms(withPages.p50)}`, 'unchanged', (withPages.p50 / without.p50).toFixed(2)]);
     rows.push(['RPAD p99, 0 pages → ' + o.pages + ' pages', `${ms(p99a)} → ${ms(p99b)}`, 'unchanged', (p99b / p99a).toFixed(2)]);
@@ -303,7 +315,7 @@ async function main(): Promise<void> {
     rows.push(['RPADs sent per second (0 pages; with pages)', `${(without.sent / o.seconds).toFixed(0)}; ${(withPages.sent / o.seconds).toFixed(0)}`, `${o.rate}`, (withPages.sent / o.seconds / o.rate).toFixed(2)]);
     rows.push(['RPADs answered / sent (0 pages; with pages)', `${without.answered}/${without.sent}; ${withPages.answered}/${withPages.sent}`, 'all', ((withPages.answered / Math.max(1, withPages.sent))).toFixed(2)]);
     rows.push(['RPADs skipped: due with 512 in flight (0; with pages)', `${without.skipped}; ${withPages.skipped}`, '0', '']);
-    Object.assign(results, { options: o, browser: browserChoice.source, client, cpu, sse, all, lags, clicks, without, trackerCpuUsPerRpad: { without: usWithout, with: usWith }, withPages });
+    Object.assign(results, { options: o, browser: browserChoice.source, client, cpu, sse, all, lags, clicks, clickParts, without, trackerCpuUsPerRpad: { without: usWithout, with: usWith }, withPages });
     if (o.json) {
       console.log(JSON.stringify(results));
       return;
