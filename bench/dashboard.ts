@@ -1,7 +1,8 @@
 /**
  * `npm run bench:dashboard`: what open dashboard pages cost, under load, on loopback.
  *
- *   node dist/bench/dashboard.js [--peers 300] [--files 3] [--parts 4096] [--rate 2000] [--pages 5] [--seconds 15] [--json]
+ *   node dist/bench/dashboard.js [--peers 300] [--files 3] [--parts 4096] [--rate 2000] [--pages 5] [--seconds 15]
+ *                                [--browser-nice N] [--json]
  *
  * A real tracker (the CLI, a child process, in-memory store, dashboard on) gets
  * `peers` logins, `files` files of `parts` parts (each shared by one seed), then
@@ -15,6 +16,10 @@
  * latency (a real mouse click on a file row to the frame after it is
  * handled), and the tracker's RPAD p50/p99 with 0 and with `pages` pages.
  * The reference for RPAD latency is the same tracker with no page open.
+ * Chromium runs on the tracker's machine here (it would not in use): its CPU,
+ * all processes, is printed, and `--browser-nice N` lowers its priority
+ * (setpriority on each of its processes once the pages are open) to tell what
+ * the dashboard costs the tracker from what a browser next to it costs the machine.
  * The RPAD client is bench/loadgen.c in open-loop mode (`--rate`, at most 512
  * in flight, due requests beyond that counted as skipped and the rate achieved
  * printed), compiled with `cc` at every run: a Node client costs about as much
@@ -23,7 +28,8 @@
  * worker thread (so that sampling the pages is not held up by it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -52,18 +58,18 @@ const MAX_IN_FLIGHT = 512;
 /** Length of an APAD, the reply to an RPAD (PROTOCOL.md: APAD #Part[8]). */
 const APAD_LENGTH = 12;
 
-interface Options { peers: number; files: number; parts: number; rate: number; pages: number; seconds: number; json: boolean }
+interface Options { peers: number; files: number; parts: number; rate: number; pages: number; seconds: number; browserNice: number; json: boolean }
 
 function options(): Options {
   const { values } = parseArgs({
     options: {
       peers: { type: 'string', default: '300' }, files: { type: 'string', default: '3' }, parts: { type: 'string', default: '4096' },
       rate: { type: 'string', default: '2000' }, pages: { type: 'string', default: '5' }, seconds: { type: 'string', default: '15' },
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+      'browser-nice': { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log('node dist/bench/dashboard.js [--peers 300] [--files 3] [--parts 4096] [--rate 2000] [--pages 5] [--seconds 15] [--json]');
+    console.log('node dist/bench/dashboard.js [--peers 300] [--files 3] [--parts 4096] [--rate 2000] [--pages 5] [--seconds 15] [--browser-nice N] [--json]');
     process.exit(0);
   }
   return {
@@ -73,6 +79,7 @@ function options(): Options {
     rate: numberArg('--rate', values.rate!, 1, 20000, true),
     pages: numberArg('--pages', values.pages!, 1, 16, true),
     seconds: numberArg('--seconds', values.seconds!, 2, 300, false),
+    browserNice: numberArg('--browser-nice', values['browser-nice']!, 0, 19, true),
     json: values.json!,
   };
 }
@@ -131,6 +138,31 @@ function cpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** The processes descended from `root` (Linux /proc; none elsewhere). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  try {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const fields = readFileSync(`/proc/${name}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        parent.set(Number(name), Number(fields[1]));
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  const within = (pid: number): boolean => {
+    for (let p = parent.get(pid), hops = 0; p !== undefined && hops < 64; p = parent.get(p), hops++) if (p === root) return true;
+    return false;
+  };
+  for (const pid of parent.keys()) if (within(pid)) out.push(pid);
+  return out;
 }
 
 function quantile(xs: number[], q: number): number {
@@ -265,6 +297,11 @@ async function main(): Promise<void> {
     browser = await launchChromium();
     const probes: PageProbe[] = [];
     for (let i = 0; i < o.pages; i++) probes.push(await openPage(browser, url));
+    // The browser's processes: ours but the tracker (and its children) and the load generator's (short-lived, not yet started).
+    const notBrowser = new Set([tracker.pid, ...descendants(tracker.pid)]);
+    const browserPids = descendants(process.pid).filter((pid) => !notBrowser.has(pid));
+    if (o.browserNice > 0) for (const pid of browserPids) try { setPriority(pid, o.browserNice); } catch { /* gone */ }
+    const browserCpu = (): number => browserPids.reduce((t, pid) => t + (cpuSeconds(pid) || 0), 0);
     await run(2); // the pages settle under load
     const cpu0 = await Promise.all(probes.map((p) => taskSeconds(p.cdp)));
     const bytes0 = probes.map((p) => ({ sse: p.sse, all: p.all }));
@@ -279,8 +316,10 @@ async function main(): Promise<void> {
       }
     })();
     cpuAt = cpuSeconds(tracker.pid);
+    const browserAt = browserCpu();
     const withPages = await run(o.seconds);
     const trackerCpuWith = cpuSeconds(tracker.pid) - cpuAt;
+    const browserShare = (browserCpu() - browserAt) / o.seconds;
     await load?.terminate();
     sampling = false;
     await clicker;
@@ -312,15 +351,16 @@ async function main(): Promise<void> {
     rows.push(['RPAD p99, 0 pages → ' + o.pages + ' pages', `${ms(p99a)} → ${ms(p99b)}`, 'unchanged', (p99b / p99a).toFixed(2)]);
     const usWithout = (1e6 * trackerCpuWithout) / without.answered, usWith = (1e6 * trackerCpuWith) / withPages.answered;
     rows.push([`tracker CPU per RPAD, 0 → ${o.pages} pages (pushes and summaries included)`, `${usWithout.toFixed(0)} µs → ${usWith.toFixed(0)} µs`, 'unchanged', (usWith / usWithout).toFixed(2)]);
+    rows.push([`Chromium CPU, all ${browserPids.length} processes${o.browserNice ? `, nice ${o.browserNice}` : ''} (of one core; the machine has 2)`, `${(100 * browserShare).toFixed(0)} %`, '', '']);
     rows.push(['RPADs sent per second (0 pages; with pages)', `${(without.sent / o.seconds).toFixed(0)}; ${(withPages.sent / o.seconds).toFixed(0)}`, `${o.rate}`, (withPages.sent / o.seconds / o.rate).toFixed(2)]);
     rows.push(['RPADs answered / sent (0 pages; with pages)', `${without.answered}/${without.sent}; ${withPages.answered}/${withPages.sent}`, 'all', ((withPages.answered / Math.max(1, withPages.sent))).toFixed(2)]);
     rows.push(['RPADs skipped: due with 512 in flight (0; with pages)', `${without.skipped}; ${withPages.skipped}`, '0', '']);
-    Object.assign(results, { options: o, browser: browserChoice.source, client, cpu, sse, all, lags, clicks, clickParts, without, trackerCpuUsPerRpad: { without: usWithout, with: usWith }, withPages });
+    Object.assign(results, { options: o, browser: browserChoice.source, client, cpu, sse, all, lags, clicks, clickParts, browserCpu: browserShare, without, trackerCpuUsPerRpad: { without: usWithout, with: usWith }, withPages });
     if (o.json) {
       console.log(JSON.stringify(results));
       return;
     }
-    console.log(`dashboard under load: ${o.peers} peers × ${o.files} files × ${o.parts} parts, ${o.rate} RPAD/s for ${o.seconds} s, ${o.pages} pages (Chromium: ${browserChoice.source}), loopback, RPAD client: ${client}`);
+    console.log(`dashboard under load: ${o.peers} peers × ${o.files} files × ${o.parts} parts, ${o.rate} RPAD/s for ${o.seconds} s, ${o.pages} pages (Chromium: ${browserChoice.source}${o.browserNice ? `, nice ${o.browserNice}` : ''}), loopback, RPAD client: ${client}`);
     const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ['figure', 'measured', 'target', 'ratio'][c]!.length));
     const line = (r: string[]): string => r.map((x, c) => (c === 0 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join('  ');
     console.log(line(['figure', 'measured', 'target', 'ratio']));

@@ -221,12 +221,12 @@ export const APP_JS = String.raw`'use strict';
      canvases of their final height, and the summary patches it in when it comes: a click never waits for a fetch. */
   function renderPending(e, width) {
     var f = e.data;
-    C.placeholder(e.heat, width, 40, palette, 'loading the part map…');
-    C.placeholder(e.rows, width, 16 * Math.min(24, Math.max(1, f.holders)), palette, 'loading who holds what…');
+    C.placeholder(e.heat, width, f.parts > 0 ? C.heatHeight(width, f.parts) : 1, palette, 'loading the part map\u2026');
+    C.placeholder(e.rows, width, 16 * Math.min(24, Math.max(1, f.holders)), palette, 'loading who holds what\u2026');
     e.legend.textContent = f.parts === 0 ? 'An empty file: it has no parts.'
-      : plural(f.completeCopies, 'complete copy', 'complete copies') + ' · ' + plural(f.fullHolders, 'full holder');
-    setText(e.card.querySelector('.legend-note'), plural(f.parts, 'part') + ' · loading…');
-    setText(e.card.querySelector('.rows-note'), plural(f.holders, 'holder') + ' · loading…');
+      : plural(f.completeCopies, 'complete copy', 'complete copies') + ' \u00B7 ' + plural(f.fullHolders, 'full holder');
+    setText(e.card.querySelector('.legend-note'), plural(f.parts, 'part') + ' \u00B7 loading\u2026');
+    setText(e.card.querySelector('.rows-note'), plural(f.holders, 'holder') + ' \u00B7 loading\u2026');
   }
   function renderDetail(e, width) {
     var s = e.summary;
