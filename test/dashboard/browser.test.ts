@@ -204,6 +204,11 @@ test('the dashboard shows a shared file and follows part reports live, in chromi
     await pageUntil(page, () => document.querySelector('#feed li[data-type="part"]') === null && document.querySelector('#feed li[data-type="login"]') !== null, undefined, 'the feed without part reports');
     await page.click('#feed-filter input[value="part"]');
     await pageUntil(page, () => document.querySelector('#feed li[data-type="part"]') !== null, undefined, 'part reports back in the feed');
+    // The picture shows every open card as of the latest swarm (summaries refresh every few seconds).
+    await pageUntil(page, () => [...document.querySelectorAll('tr.file.open')].every((row) => {
+      const note = document.querySelector(`tr.file[data-md5="${row.dataset['md5']}"] + tr.detail .rows-note`)?.textContent ?? '';
+      return note.startsWith(`${document.querySelector(`tr.file[data-md5="${row.dataset['md5']}"] td.holders`)?.textContent} peers`);
+    }), undefined, 'every open card up to date');
     await page.evaluate(() => (window['scrollTo'] as (x: number, y: number) => void)(0, 0));
     await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
     await page.waitForTimeout(400);
