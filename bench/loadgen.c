@@ -10,6 +10,11 @@
  *           [--host 127.0.0.1] [--seconds 3] [--warmup 0.5] [--concurrency 64]
  *           [--sources 1] [--expect AFCH] [--pid SERVER_PID]
  *
+ * --rate R makes it open loop (what bench/dashboard.ts needs): R connections are
+ * started per second on schedule, whatever the server's latency, with at most
+ * `concurrency` in flight; one that is due while all are busy is counted as
+ * skipped (never sent), so the rate achieved is reported, not assumed.
+ *
  * --sources N spreads the connections over source addresses 127.0.0.1..N (more
  * ephemeral ports for long runs). --pid reads that process's CPU time from
  * /proc at the start and end of the measured window. Only requests completed
@@ -18,7 +23,8 @@
  *
  * Prints one JSON line on stdout:
  *   {"requests","errors","seconds","rps","p50","p90","p99","max" (ms),
- *    "serverCpuUsPerRequest","clientCpuUsPerRequest","firstError"}
+ *    "serverCpuUsPerRequest","clientCpuUsPerRequest","sent","skipped","firstError"}
+ * (sent and skipped: connections started and due-but-not-started in the window; skipped is 0 closed loop).
  *
  * Built by bench/tracker.ts with `cc -O2` into a temporary directory.
  */
@@ -54,7 +60,7 @@ struct conn {
 
 static const char *host = "127.0.0.1";
 static int port = 0, concurrency = 64, sources = 1, server_pid = 0;
-static double seconds = 3, warmup = 0.5;
+static double seconds = 3, warmup = 0.5, rate = 0;
 static size_t reply_len = 0, request_len = 0, request_count = 0;
 static char *requests = NULL;
 static const char *expect = NULL;
@@ -65,7 +71,10 @@ static int epfd;
 static uint64_t next_request = 0, next_source = 0;
 static int measuring = 0, stopping = 0;
 static double measure_start = 0, measure_end = 0;
-static uint64_t completed = 0, errors = 0;
+static uint64_t completed = 0, errors = 0, sent = 0, skipped = 0;
+/* Open loop: the slots not in use, as a stack of indexes. */
+static int *idle_slots = NULL;
+static int idle_count = 0;
 static double *lat = NULL;
 static size_t lat_len = 0, lat_cap = 0;
 static char first_error[160] = "";
@@ -112,18 +121,25 @@ static double self_cpu_us(void) {
   return ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
 }
 
+static void start(struct conn *c);
+
 static void finish(struct conn *c) {
+  int was_busy = c->state != IDLE || c->fd >= 0;
   if (c->fd >= 0) close(c->fd);
   c->fd = -1;
   c->state = IDLE;
+  if (rate > 0 && was_busy) idle_slots[idle_count++] = (int)(c - conns);
 }
 
-static void start(struct conn *c);
+/* Closed loop: the next request at once on the same slot. Open loop: the slot waits for the schedule. */
+static void again(struct conn *c) {
+  if (rate == 0) start(c);
+}
 
 static void fail(struct conn *c, const char *what, int err) {
   note_error(what, err);
   finish(c);
-  start(c);
+  again(c);
 }
 
 /* Writes the request; returns 1 when written, 0 when the socket is not connected yet, -1 on error. */
@@ -145,6 +161,7 @@ static void start(struct conn *c) {
   if (stopping) return;
   c->got = 0;
   c->started = now_us();
+  if (measuring) sent++;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   int one = 1;
@@ -222,7 +239,7 @@ static void on_event(struct conn *c, uint32_t events) {
         double t = now_us();
         if (measuring && !stopping && t <= measure_end) record(t - c->started);
         finish(c);
-        start(c);
+        again(c);
         return;
       }
       continue;
@@ -251,7 +268,7 @@ static double quantile(double q) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: loadgen --port P --reply-len N --request-len L --requests FILE [--host A] [--seconds S] [--warmup S] [--concurrency C] [--sources N] [--expect PREFIX] [--pid PID]\n");
+  fprintf(stderr, "usage: loadgen --port P --reply-len N --request-len L --requests FILE [--host A] [--seconds S] [--warmup S] [--concurrency C] [--sources N] [--rate R] [--expect PREFIX] [--pid PID]\n");
   exit(2);
 }
 
@@ -267,6 +284,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--warmup")) warmup = atof(v);
     else if (!strcmp(a, "--concurrency")) concurrency = atoi(v);
     else if (!strcmp(a, "--sources")) sources = atoi(v);
+    else if (!strcmp(a, "--rate")) rate = atof(v);
     else if (!strcmp(a, "--reply-len")) reply_len = (size_t)atol(v);
     else if (!strcmp(a, "--request-len")) request_len = (size_t)atol(v);
     else if (!strcmp(a, "--requests")) file = v;
@@ -275,7 +293,7 @@ int main(int argc, char **argv) {
     else usage();
   }
   if (port <= 0 || port > 65535 || reply_len == 0 || request_len == 0 || !file || concurrency < 1 || sources < 1 || sources > 254 ||
-      !(seconds > 0) || !(warmup >= 0))
+      !(seconds > 0) || !(warmup >= 0) || !(rate >= 0))
     usage();
 
   int rf = open(file, O_RDONLY | O_CLOEXEC);
@@ -305,7 +323,8 @@ int main(int argc, char **argv) {
   rbuf_len = reply_len + 1 > 65536 ? reply_len + 1 : 65536;
   rbuf = malloc(rbuf_len);
   conns = calloc((size_t)concurrency, sizeof *conns);
-  if (!rbuf || !conns) die("malloc");
+  idle_slots = calloc((size_t)concurrency, sizeof *idle_slots);
+  if (!rbuf || !conns || !idle_slots) die("malloc");
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) die("epoll_create1");
 
@@ -319,7 +338,10 @@ int main(int argc, char **argv) {
     cpu_server0 = proc_cpu_us(server_pid);
     cpu_self0 = self_cpu_us();
   }
-  for (int i = 0; i < concurrency; i++) conns[i].fd = -1, start(&conns[i]);
+  for (int i = 0; i < concurrency; i++) conns[i].fd = -1;
+  if (rate == 0) for (int i = 0; i < concurrency; i++) start(&conns[i]);
+  else for (int i = concurrency - 1; i >= 0; i--) idle_slots[idle_count++] = i;
+  uint64_t due_done = 0;
 
   struct epoll_event events[256];
   double cpu_server1 = 0, cpu_self1 = 0, drain_deadline = 0;
@@ -342,7 +364,15 @@ int main(int argc, char **argv) {
       for (int i = 0; i < concurrency; i++) open_conns += conns[i].state != IDLE;
       if (open_conns == 0 || t >= drain_deadline) break;
     }
-    int n = epoll_wait(epfd, events, 256, 10);
+    if (rate > 0 && !stopping) {
+      /* Every connection due by now: started if a slot is free, else skipped (open loop never catches up later). */
+      uint64_t due = (uint64_t)((t - t0) * rate / 1e6);
+      for (; due_done < due; due_done++) {
+        if (idle_count > 0) start(&conns[idle_slots[--idle_count]]);
+        else if (measuring) skipped++;
+      }
+    }
+    int n = epoll_wait(epfd, events, 256, rate > 0 ? 1 : 10);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("epoll_wait");
@@ -356,9 +386,10 @@ int main(int argc, char **argv) {
   double server_us = server_pid > 0 && cpu_server0 >= 0 && cpu_server1 >= 0 ? (cpu_server1 - cpu_server0) : -1;
   double per = completed ? (double)completed : 1;
   printf("{\"requests\":%llu,\"errors\":%llu,\"seconds\":%.3f,\"rps\":%.1f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,"
-         "\"serverCpuUsPerRequest\":%.1f,\"clientCpuUsPerRequest\":%.1f,\"firstError\":",
+         "\"serverCpuUsPerRequest\":%.1f,\"clientCpuUsPerRequest\":%.1f,\"sent\":%llu,\"skipped\":%llu,\"firstError\":",
          (unsigned long long)completed, (unsigned long long)errors, measured, (double)completed / measured, quantile(0.5), quantile(0.9),
-         quantile(0.99), quantile(1.0), server_us >= 0 ? server_us / per : -1.0, (cpu_self1 - cpu_self0) / per);
+         quantile(0.99), quantile(1.0), server_us >= 0 ? server_us / per : -1.0, (cpu_self1 - cpu_self0) / per,
+         (unsigned long long)sent, (unsigned long long)skipped);
   if (first_error[0]) {
     putchar('"');
     for (const char *p = first_error; *p; p++) {

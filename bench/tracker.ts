@@ -26,7 +26,7 @@
  * closed loop, mean latency = concurrency / throughput (Little's law): keep
  * concurrency low enough for the latency target at the throughput measured.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,12 +37,12 @@ import { fileURLToPath } from 'node:url';
 import { type Message, type PeerAddress, encodeMessage } from '../src/protocol/index.js';
 // The flood generator the tests use (one helper for one job).
 import { flood } from '../test/support/flood.js';
+import { buildLoadgen, runLoadgen } from './loadgen.js';
 
 const HOST = '127.0.0.1';
 // BENCH_TRACKER_CLI=/path/to/bin/bugtorrent.js benchmarks another build (before/after comparisons).
 const CLI = process.env['BENCH_TRACKER_CLI'] ?? fileURLToPath(new URL('../../bin/bugtorrent.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const LOADGEN_SOURCE = fileURLToPath(new URL('../../bench/loadgen.c', import.meta.url));
 
 // ---- The reference server (run as a child: `tracker.js --reference-server REQ REPLY`) -----
 if (process.argv[2] === '--reference-server') {
@@ -189,17 +189,6 @@ interface Result {
   firstError?: string | null;
 }
 
-/** Compiles bench/loadgen.c into `dir`; null when there is no working `cc` (or the source is missing). */
-function buildLoadgen(dir: string): string | null {
-  const out = join(dir, 'loadgen');
-  const r = spawnSync('cc', ['-O2', '-o', out, LOADGEN_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.error || r.status !== 0) {
-    process.stderr.write(`bench: cannot build the C load generator (${r.error?.message ?? r.stderr.toString().trim()}); using the Node client\n`);
-    return null;
-  }
-  return out;
-}
-
 /**
  * The C client: `requests` (equal lengths) are used in turn. It does its own
  * warm-up and reads the server's CPU time from /proc at the edges of the
@@ -216,26 +205,19 @@ function driveC(loadgen: string, dir: string, server: ChildProcess, port: number
     '--requests', file, '--pid', String(server.pid ?? 0),
     ...(expect ? ['--expect', expect] : []),
   ];
-  return new Promise((resolve, reject) => {
-    execFile(loadgen, args, { timeout: (o.warmup + o.seconds + 30) * 1000 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`loadgen failed: ${err.message} ${stderr}`));
-        return;
-      }
-      const r = JSON.parse(stdout) as Result & { p90: number; max: number };
-      const nan = (n: number): number => (n < 0 ? NaN : n);
-      resolve({
-        requests: r.requests,
-        errors: r.errors,
-        seconds: r.seconds,
-        rps: r.rps,
-        p50: nan(r.p50),
-        p99: nan(r.p99),
-        serverCpuUsPerRequest: nan(r.serverCpuUsPerRequest),
-        clientCpuUsPerRequest: r.clientCpuUsPerRequest,
-        firstError: r.firstError,
-      });
-    });
+  return runLoadgen(loadgen, args, (o.warmup + o.seconds + 30) * 1000).then((r) => {
+    const nan = (n: number): number => (n < 0 ? NaN : n);
+    return {
+      requests: r.requests,
+      errors: r.errors,
+      seconds: r.seconds,
+      rps: r.rps,
+      p50: nan(r.p50),
+      p99: nan(r.p99),
+      serverCpuUsPerRequest: nan(r.serverCpuUsPerRequest),
+      clientCpuUsPerRequest: r.clientCpuUsPerRequest,
+      firstError: r.firstError,
+    };
   });
 }
 

@@ -142,10 +142,38 @@ test('the dashboard shows a shared file and follows part reports live, in chromi
     }
     const logo = await ask(tracker.port, { command: 'LOGO', sessionId: a });
     assert.equal(logo.command, 'NLOG', 'the only holder of part 17 may not leave');
-    await pageUntil(page, () => document.querySelectorAll('#peers-body tr').length === 14, undefined, '14 peers');
+    await pageUntil(page, () => document.querySelectorAll('#peers-body tr.peer:not([hidden])').length === 14, undefined, '14 peers');
     await pageUntil(page, () => document.querySelector('#feed li[data-type="logout-refused"]') !== null, undefined, 'the refused logout');
-    // The first file starts open; a click opens the second.
+    // The first file starts open; a click opens the second, with content at once, while its holder summary is
+    // still on the way (held here until the page has drawn the frame after the click), then patched in.
+    const held: import('playwright-core').Route[] = [];
+    let holding = true;
+    await page.route('**/api/files/*/summary*', (route) => void (holding ? held.push(route) : route.continue()));
     await page.click(`tr.file[data-md5="${MD5_TAR}"]`);
+    const opened = await page.evaluate((md5) => new Promise<{ hidden: boolean; note: string; rows: string; heat: number; rowsH: number }>((resolve) => requestAnimationFrame(() => setTimeout(() => {
+      const detail = document.querySelector(`tr.file[data-md5="${md5}"] + tr.detail`) as (PageElement & { hidden: boolean }) | null;
+      const heat = detail ? document.querySelector<PageCanvas>(`tr.file[data-md5="${md5}"] + tr.detail canvas.heat`) : null;
+      let inked = 0;
+      if (heat && heat.width > 0 && heat.height > 0) {
+        const d = heat.getContext('2d')!.getImageData(0, 0, heat.width, heat.height).data;
+        for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) inked++;
+      }
+      resolve({
+        hidden: detail?.hidden ?? true,
+        note: document.querySelector(`tr.file[data-md5="${md5}"] + tr.detail .legend-note`)?.textContent ?? '',
+        rows: document.querySelector(`tr.file[data-md5="${md5}"] + tr.detail .rows-note`)?.textContent ?? '',
+        heat: inked,
+        rowsH: document.querySelector<PageCanvas>(`tr.file[data-md5="${md5}"] + tr.detail canvas.rows`)?.height ?? 0,
+      });
+    }, 0))), MD5_TAR);
+    assert.ok(held.length >= 1, 'the summary was asked for and is still held');
+    assert.equal(opened.hidden, false, 'the detail is shown in the frame after the click');
+    assert.match(opened.note, /^150 parts · loading/);
+    assert.match(opened.rows, /^\d+ holders · loading/);
+    assert.ok(opened.heat > 20 && opened.rowsH > 0, `the canvases are drawn at once (heat pixels ${opened.heat}, rows height ${opened.rowsH})`);
+    holding = false;
+    for (const route of held) await route.continue();
+    await page.unroute('**/api/files/*/summary*');
     await pageUntil(page, () => document.querySelectorAll('tr.detail:not([hidden]) .legend[data-max]').length === 2, undefined, 'both files open and drawn');
 
     // The charts draw and move while the swarm runs: their pixels change after more part reports.
@@ -176,6 +204,11 @@ test('the dashboard shows a shared file and follows part reports live, in chromi
     await pageUntil(page, () => document.querySelector('#feed li[data-type="part"]') === null && document.querySelector('#feed li[data-type="login"]') !== null, undefined, 'the feed without part reports');
     await page.click('#feed-filter input[value="part"]');
     await pageUntil(page, () => document.querySelector('#feed li[data-type="part"]') !== null, undefined, 'part reports back in the feed');
+    // The picture shows every open card as of the latest swarm (summaries refresh every few seconds).
+    await pageUntil(page, () => [...document.querySelectorAll('tr.file.open')].every((row) => {
+      const note = document.querySelector(`tr.file[data-md5="${row.dataset['md5']}"] + tr.detail .rows-note`)?.textContent ?? '';
+      return note.startsWith(`${document.querySelector(`tr.file[data-md5="${row.dataset['md5']}"] td.holders`)?.textContent} peers`);
+    }), undefined, 'every open card up to date');
     await page.evaluate(() => (window['scrollTo'] as (x: number, y: number) => void)(0, 0));
     await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
     await page.waitForTimeout(400);
@@ -229,7 +262,23 @@ test('hundreds of peers and thousands of parts: canvases, not one node per part'
     page.on('pageerror', (err) => errors.push(String(err)));
     await page.goto(`http://127.0.0.1:${dash.port}/`);
     await pageUntil(page, () => /^300 peers in 24 groups/.test(document.querySelector('tr.detail .rows-note')?.textContent ?? ''), undefined, 'the holders of big.img summarised in 24 groups');
-    await pageUntil(page, () => document.querySelectorAll('#peers-body tr').length === 301, undefined, '301 peer rows (300 and the sharer of empty.txt)');
+    await pageUntil(page, () => document.getElementById('peers-body')?.dataset['rows'] === '301', undefined, '301 peers in the table (300 and the sharer of empty.txt)');
+    // The table is virtual: a screenful of rows exists, and scrolling to the end shows the last peers.
+    const rendered = (): { rows: number; first: string | undefined; last: string | undefined } => {
+      const rows = [...document.querySelectorAll('#peers-body tr.peer:not([hidden])')];
+      return { rows: rows.length, first: rows[0]?.dataset['peer'], last: rows.at(-1)?.dataset['peer'] };
+    };
+    const top = await page.evaluate(rendered);
+    assert.ok(top.rows > 5 && top.rows < 60, `${top.rows} peer rows in the DOM for 301 peers`);
+    assert.equal(top.first, '10.0.0.0:6000');
+    await page.evaluate(() => { const box = document.getElementById('peers-scroll') as unknown as { scrollTop: number; scrollHeight: number }; box.scrollTop = box.scrollHeight; });
+    await pageUntil(page, () => document.querySelector('#peers-body tr[data-peer="10.9.9.9:9999"]:not([hidden]) td.addr')?.textContent === '10.9.9.9', undefined, 'the last peer after scrolling to the end');
+    const bottom = await page.evaluate(rendered);
+    assert.ok(bottom.rows < 60, `${bottom.rows} peer rows after scrolling`);
+    assert.equal(bottom.last, '10.9.9.9:9999');
+    assert.equal(await page.evaluate(() => document.querySelector('#peers-body tr[data-peer="10.0.0.0:6000"]')), null, 'the first peer scrolled out is not in the DOM');
+    // Its cells are that peer's: 10.0.1.43 is peer 299, which holds some parts of big.img.
+    assert.match(await page.evaluate(() => document.querySelector('#peers-body tr[data-peer="10.0.1.43:6299"] td.held')?.textContent ?? ''), /^[\d,]+$/);
     const shape = await page.evaluate(() => ({
       nodes: document.querySelectorAll('*').length,
       heat: document.querySelector<PageCanvas>('tr.detail canvas.heat')?.height ?? 0,

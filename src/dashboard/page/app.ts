@@ -12,36 +12,29 @@ export const APP_JS = String.raw`'use strict';
   var C = window.BTCharts;
   var MAX_FEED = 150, WINDOW = 300, AUTO_OPEN = 1, SUMMARY_EVERY_MS = 5000, FLASH_MAX = 12;
   var files = new Map();   // md5 -> { data, row, detail, open, summary, fetchedAt, version, seen }
-  var peers = new Map();   // n -> { data, row, cells }
+  var peers = new Map();   // n -> { data }: the table draws only the rows in view (see renderPeers)
   var labels = new Map();  // peerId -> 'ip:port', kept after logout for the feed
   var kinds = { login: [], add: [], part: [], logout: [] };
   var filter = { login: true, add: true, part: true, logout: true };
   var bins = [], binMs = 1000, totals = null, lastSeq = 0, skipped = 0, pushes = 0;
   var offset = Infinity, offsets = [], oldestPending = null, lastMsgAt = 0, lagMs = 0;
-  var dirty = { totals: false, files: new Set(), filesAll: false, peers: new Set(), peersAll: false, feed: false, feedAll: false, charts: false, details: new Set() };
+  var dirty = { totals: false, files: new Set(), filesAll: false, peers: new Set(), peersAll: false, peerWindow: false, peerChart: false, feed: false, feedAll: false, charts: false, details: new Set() };
   var frameQueued = false, palette = null, anyLastSeen = false;
-  /* Widths come from a ResizeObserver (after layout, before paint): the render never asks for layout. */
-  var widths = new WeakMap();
+  /* Sizes come from a ResizeObserver (after layout, before paint): the render never asks for layout.
+     Each watched node says what a change of its size makes dirty, so that opening one file's parts
+     (its card appears) redraws that card, not every chart on the page. */
+  var widths = new WeakMap(), heights = new WeakMap(), onResize = new WeakMap();
   var resized = new ResizeObserver(function (entries) {
-    entries.forEach(function (en) { widths.set(en.target, en.contentRect.width); });
-    dirty.charts = dirty.peersAll = true;
-    files.forEach(function (e, md5) { if (e.open) dirty.details.add(md5); });
+    entries.forEach(function (en) {
+      var w = en.contentRect.width, h = en.contentRect.height, changedW = widths.get(en.target) !== w, changedH = heights.get(en.target) !== h;
+      widths.set(en.target, w); heights.set(en.target, h);
+      var fn = onResize.get(en.target);
+      if (fn && (changedW || changedH)) fn(w, h, changedW);
+    });
     queue();
   });
+  function watchSize(node, fn) { onResize.set(node, fn); resized.observe(node); }
   function widthOf(node, fallback) { var w = widths.get(node); return w > 0 ? w : fallback; }
-  /* Peer rows are written only while on screen (in the table's scroll box); the others wait, marked stale,
-     until they scroll into view: hundreds of rows changing every second cost a dozen writes, not hundreds. */
-  var onScreen = null;
-  function watchRows() {
-    onScreen = new IntersectionObserver(function (entries) {
-      entries.forEach(function (en) {
-        var e = peers.get(Number(en.target.dataset.n));
-        if (!e) return;
-        e.visible = en.isIntersecting;
-        if (e.visible && e.stale) { dirty.peers.add(e.data.n); queue(); }
-      });
-    }, { root: $('peers-scroll'), rootMargin: '200px 0px' });
-  }
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
@@ -105,7 +98,6 @@ export const APP_JS = String.raw`'use strict';
     var keep = new Set();
     s.files.forEach(function (f) { keep.add(f.md5); upsertFile(f); });
     files.forEach(function (e, md5) { if (!keep.has(md5)) { e.row.remove(); e.detail.remove(); files.delete(md5); } });
-    peers.forEach(function (e) { if (onScreen) onScreen.unobserve(e.row); e.row.remove(); });
     peers.clear();
     s.peers.forEach(upsertPeer);
     kinds = { login: [], add: [], part: [], logout: [] };
@@ -124,7 +116,7 @@ export const APP_JS = String.raw`'use strict';
       if (u.length > 5) { e.data.lastSeen = u[5]; anyLastSeen = true; }
       dirty.peers.add(u[0]);
     });
-    d.peers.gone.forEach(function (n) { var e = peers.get(n); if (e) { if (onScreen) onScreen.unobserve(e.row); e.row.remove(); peers.delete(n); dirty.peersAll = true; } });
+    d.peers.gone.forEach(function (n) { if (peers.delete(n)) dirty.peersAll = true; });
     if (d.bins.length) {
       var last = bins.length ? bins[bins.length - 1].t : -Infinity;
       d.bins.forEach(function (b) { if (b.t > last) bins.push(b); });
@@ -145,7 +137,7 @@ export const APP_JS = String.raw`'use strict';
     if (p.lastSeen !== undefined) anyLastSeen = true;
     labels.set(p.peerId, p.ip4 + ':' + p.port);
     var e = peers.get(p.n);
-    if (!e) { e = peerEntry(p); peers.set(p.n, e); dirty.peersAll = true; }
+    if (!e) { e = { data: p }; peers.set(p.n, e); dirty.peersAll = true; }
     e.data = p;
     dirty.peers.add(p.n);
   }
@@ -176,10 +168,12 @@ export const APP_JS = String.raw`'use strict';
     var h2 = el('div', 'card-head'); h2.append(el('h3', null, 'Who holds what'), el('span', 'rows-note muted', 'loading\u2026'));
     var rows = el('canvas', 'rows');
     card.append(h1, heat, legend, h2, rows); cell.append(card); detail.append(cell);
-    resized.observe(card);
-    var e = { data: f, row: row, detail: detail, card: card, heat: heat, rows: rows, legend: legend, open: false, summary: null, fetchedAt: 0, version: 0, shownVersion: -1, busy: false, toggled: false };
+    var e = { data: f, row: row, detail: detail, card: card, heat: heat, rows: rows, legend: legend, open: false, summary: null, fetchedAt: 0, version: 0, shownVersion: -1, busy: false, toggled: false, drawnWidth: 0 };
+    watchSize(card, function (w) { if (e.open && w > 0 && w !== e.drawnWidth) dirty.details.add(e.data.md5); });
     function toggle() { e.toggled = true; setOpen(e, !e.open); }
     row.addEventListener('click', toggle);
+    // A pointer on a closed row is a click to come: fetch its holders now, so that they are there when it opens.
+    row.addEventListener('pointerenter', function () { if (!e.open) maybeFetch(e, !e.summary, true); });
     row.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); toggle(); } });
     tooltip(heat, C.heatTip); tooltip(rows, C.groupsTip);
     files.set(f.md5, e);
@@ -193,9 +187,9 @@ export const APP_JS = String.raw`'use strict';
     if (open) { dirty.details.add(e.data.md5); maybeFetch(e, true); }
     queue();
   }
-  /* Holder summaries: only for open files, at most every few seconds each, when the file changed. */
-  function maybeFetch(e, now) {
-    if (!e.open || e.busy || document.hidden) return;
+  /* Holder summaries: only for open files (or one about to open), at most every few seconds each, when the file changed. */
+  function maybeFetch(e, now, closed) {
+    if ((!e.open && !closed) || e.busy || document.hidden) return;
     if (!now && (e.version === e.shownVersion || Date.now() - e.fetchedAt < SUMMARY_EVERY_MS)) return;
     e.busy = true;
     var v = e.version;
@@ -223,9 +217,21 @@ export const APP_JS = String.raw`'use strict';
     setText(c[6], fmtInt(f.completeCopies), flash);
     c[6].classList.toggle('bad', f.completeCopies === 0);
   }
+  /* A card opened before its first summary arrived shows at once what the page knows (the file's row) in
+     canvases of their final height, and the summary patches it in when it comes: a click never waits for a fetch. */
+  function renderPending(e, width) {
+    var f = e.data;
+    C.placeholder(e.heat, width, f.parts > 0 ? C.heatHeight(width, f.parts) : 1, palette, 'loading the part map\u2026');
+    C.placeholder(e.rows, width, 16 * Math.min(24, Math.max(1, f.holders)), palette, 'loading who holds what\u2026');
+    e.legend.textContent = f.parts === 0 ? 'An empty file: it has no parts.'
+      : plural(f.completeCopies, 'complete copy', 'complete copies') + ' \u00B7 ' + plural(f.fullHolders, 'full holder');
+    setText(e.card.querySelector('.legend-note'), plural(f.parts, 'part') + ' \u00B7 loading\u2026');
+    setText(e.card.querySelector('.rows-note'), plural(f.holders, 'holder') + ' \u00B7 loading\u2026');
+  }
   function renderDetail(e, width) {
     var s = e.summary;
-    if (!s) return;
+    e.drawnWidth = width;
+    if (!s) { renderPending(e, width); return; }
     if (s.parts === 0) {
       C.size(e.heat, width, 1);
       e.legend.textContent = 'An empty file: it has no parts.';
@@ -259,25 +265,54 @@ export const APP_JS = String.raw`'use strict';
   function swatch(n, max) { var s = el('i', 'sw'); s.style.background = C.heatColor(palette, n, max); s.title = plural(n, 'holder'); return s; }
 
   /* ---------- peers ---------- */
-  function peerEntry(p) {
-    var row = el('tr'); row.dataset.peer = p.ip4 + ':' + p.port; row.dataset.n = String(p.n);
+  /* The peer table is virtual: the rows in the scroll box's view (and a few either side) exist, filled from the
+     model; spacer rows stand for the others. Hundreds of peers changing every second then cost a screenful of
+     writes and a small table to lay out, and a click elsewhere never waits for a 300-row table's layout. */
+  var ROW_OVERSCAN = 6;
+  var peerOrder = [], peerPool = [], peerView = { top: 0, height: 460 }, rowH = 30, spacerTop = null, spacerBottom = null;
+  function spacer() { var tr = el('tr', 'spacer'), td = el('td'); td.colSpan = 8; tr.append(td); tr.hidden = true; return tr; }
+  function peerRow() {
+    var row = el('tr', 'peer');
     var since = el('td', 'since'); since.append(el('span', 'ago'), el('span', 'at muted'));
-    var cells = { held: el('td', 'num held'), progress: el('td', 'num progress'), served: el('td', 'num served'), seen: el('td', 'seen') };
-    var v6 = el('td', 'mono v6', p.ip6Compact); v6.title = p.ip6;
-    row.append(el('td', 'mono addr', p.ip4), v6, el('td', 'num mono', String(p.port)), since, cells.progress, cells.held, cells.served, cells.seen);
-    if (onScreen) onScreen.observe(row);
-    return { data: p, row: row, since: since, cells: cells, visible: false, stale: true };
+    row.append(el('td', 'mono addr'), el('td', 'mono v6'), el('td', 'num mono port'), since, el('td', 'num progress'), el('td', 'num held'), el('td', 'num served'), el('td', 'seen'));
+    row.shown = 0;
+    return row;
   }
-  function renderPeer(e, flash) {
-    if (!e.visible) { e.stale = true; return; }
-    e.stale = false;
-    var p = e.data, c = e.cells;
-    setText(c.held, fmtInt(p.held), flash);
-    setText(c.progress, pct(p.held, p.of));
-    setText(c.served, p.served > 0 ? fmtBytes(p.servedBytes) : '0', flash);
-    c.served.title = '\u2248 ' + p.served + ' parts';
-    setText(e.since.firstChild, ago(p.since)); setText(e.since.lastChild, clock(p.since));
-    setText(c.seen, p.lastSeen !== undefined ? ago(p.lastSeen) : '');
+  function fillPeer(row, p, flash) {
+    var c = row.children;
+    if (row.shown !== p.n) {
+      row.shown = p.n; flash = false;
+      row.dataset.peer = p.ip4 + ':' + p.port; row.dataset.n = String(p.n);
+      c[0].textContent = p.ip4; c[1].textContent = p.ip6Compact; c[1].title = p.ip6; c[2].textContent = String(p.port);
+    }
+    setText(c[5], fmtInt(p.held), flash);
+    setText(c[4], pct(p.held, p.of));
+    setText(c[6], p.served > 0 ? fmtBytes(p.servedBytes) : '0', flash);
+    c[6].title = '\u2248 ' + p.served + ' parts';
+    setText(c[3].firstChild, ago(p.since)); setText(c[3].lastChild, clock(p.since));
+    setText(c[7], p.lastSeen !== undefined ? ago(p.lastSeen) : '');
+  }
+  function renderPeers(all, flash) {
+    var body = $('peers-body');
+    if (!spacerTop) { spacerTop = spacer(); spacerBottom = spacer(); body.append(spacerTop, spacerBottom); }
+    if (all) { peerOrder = []; peers.forEach(function (e, n) { peerOrder.push(n); }); }
+    var n = peerOrder.length;
+    var first = Math.max(0, Math.min(n, Math.floor(peerView.top / rowH) - ROW_OVERSCAN));
+    var count = Math.max(0, Math.min(n - first, Math.ceil(peerView.height / rowH) + 2 * ROW_OVERSCAN));
+    while (peerPool.length < count) { var r = peerRow(); body.insertBefore(r, spacerBottom); peerPool.push(r); if (peerPool.length === 1) watchSize(r, function (w, h) { if (h > 0 && Math.abs(h - rowH) > 0.5) { rowH = h; dirty.peerWindow = true; } }); }
+    while (peerPool.length > count && peerPool.length > 1) peerPool.pop().remove();
+    if (count === 0 && peerPool.length) { peerPool[0].hidden = true; } else if (peerPool.length) peerPool[0].hidden = false;
+    setSpacer(spacerTop, first * rowH); setSpacer(spacerBottom, (n - first - count) * rowH);
+    for (var k = 0; k < count; k++) {
+      var e = peers.get(peerOrder[first + k]), row = peerPool[k];
+      if (row.shown !== e.data.n || dirty.peers.has(e.data.n)) fillPeer(row, e.data, flash);
+    }
+    body.dataset.rows = String(n); body.dataset.first = String(first);
+  }
+  function setSpacer(tr, px) {
+    tr.hidden = px <= 0;
+    var h = Math.max(0, Math.round(px)) + 'px';
+    if (tr.firstChild.style.height !== h) tr.firstChild.style.height = h;
   }
   function peerChart(width) {
     var list = [];
@@ -405,17 +440,17 @@ export const APP_JS = String.raw`'use strict';
     var flashFiles = dirty.files.size <= FLASH_MAX;
     dirty.files.forEach(function (md5) { var e = files.get(md5); if (e) { renderFileRow(e, flashFiles); maybeFetch(e, false); } });
     if (dirty.peersAll) {
-      var pb = $('peers-body');
-      peers.forEach(function (e) { if (e.row.parentNode !== pb) pb.appendChild(e.row); });
       $('peers-empty').hidden = peers.size > 0;
       setText($('peers-count'), peers.size ? '(' + fmtInt(peers.size) + ')' : '');
     }
-    var flashPeers = dirty.peers.size <= FLASH_MAX;
-    dirty.peers.forEach(function (n) { var e = peers.get(n); if (e) renderPeer(e, flashPeers); });
+    if (dirty.peersAll || dirty.peerWindow || dirty.peers.size) renderPeers(dirty.peersAll, dirty.peers.size <= FLASH_MAX);
     document.body.classList.toggle('has-last-seen', anyLastSeen);
-    if (dirty.peers.size || dirty.peersAll) peerChart(peerW);
+    if (dirty.peers.size || dirty.peersAll || dirty.peerChart) peerChart(peerW);
     if (dirty.charts) renderCharts(chartW);
-    dirty.details.forEach(function (md5) { var e = files.get(md5); if (e && e.open && widths.get(e.card) > 0) renderDetail(e, Math.max(100, widths.get(e.card))); });
+    // A card just opened has no size yet: draw it in this frame at the size it will have (the table's, less the
+    // cell's and the card's padding and border); its ResizeObserver redraws it if that was off.
+    var cardW = widthOf($('files'), 0) - 46;
+    dirty.details.forEach(function (md5) { var e = files.get(md5), w = e && widths.get(e.card) > 0 ? widths.get(e.card) : cardW; if (e && e.open && w > 0) renderDetail(e, Math.max(100, w)); });
     if (dirty.feed || dirty.feedAll) renderFeed(dirty.feedAll);
     if (oldestPending !== null) {
       lagMs = Math.max(0, Date.now() - oldestPending - (isFinite(offset) ? offset : 0));
@@ -423,7 +458,7 @@ export const APP_JS = String.raw`'use strict';
       showStatus();
     }
     setData('seq', lastSeq); setData('pushes', pushes); setData('lagMs', Math.round(lagMs));
-    dirty.totals = dirty.filesAll = dirty.peersAll = dirty.feed = dirty.feedAll = dirty.charts = false;
+    dirty.totals = dirty.filesAll = dirty.peersAll = dirty.peerWindow = dirty.peerChart = dirty.feed = dirty.feedAll = dirty.charts = false;
     dirty.files.clear(); dirty.peers.clear(); dirty.details.clear();
   }
 
@@ -476,14 +511,19 @@ export const APP_JS = String.raw`'use strict';
 
   document.addEventListener('DOMContentLoaded', function () {
     loadPalette();
-    watchRows();
-    ['chart-throughput', 'chart-completion', 'peer-chart'].forEach(function (id) { resized.observe($(id).parentNode); });
+    ['chart-throughput', 'chart-completion'].forEach(function (id) { watchSize($(id).parentNode, function (w, h, changedW) { if (changedW) dirty.charts = true; }); });
+    watchSize($('peer-chart').parentNode, function (w, h, changedW) { if (changedW) dirty.peerChart = true; });
+    watchSize($('files'), function (w, h, changedW) { if (changedW) files.forEach(function (e, md5) { if (e.open) dirty.details.add(md5); }); });
+    var box = $('peers-scroll');
+    watchSize(box, function (w, h) { if (h > 0) { peerView.height = h; dirty.peerWindow = true; } });
+    // A scroll event comes before the frame's render, with layout clean: reading scrollTop here forces nothing.
+    box.addEventListener('scroll', function () { peerView.top = box.scrollTop; dirty.peerWindow = true; queue(); }, { passive: true });
     tooltip($('chart-throughput'), C.linesTip); tooltip($('chart-completion'), C.linesTip); tooltip($('peer-chart'), C.peersTip);
     document.querySelectorAll('#feed-filter input').forEach(function (box) {
       box.addEventListener('change', function () { filter[box.value] = box.checked; dirty.feedAll = true; queue(); });
     });
     window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', function () {
-      loadPalette(); dirty.charts = dirty.peersAll = true; files.forEach(function (e, md5) { dirty.details.add(md5); }); queue();
+      loadPalette(); dirty.charts = dirty.peerChart = true; files.forEach(function (e, md5) { dirty.details.add(md5); }); queue();
     });
     setInterval(function () {
       files.forEach(function (e) { maybeFetch(e, false); });

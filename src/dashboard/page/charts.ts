@@ -146,9 +146,9 @@ window.BTCharts = (function () {
     return t < 0.5 ? mix(pal.rare, pal.mid, t * 2) : mix(pal.mid, pal.common, t * 2 - 1);
   }
 
-  /* counts: holders per cell of "bucket" parts (rarest). Returns the layout for tooltips. */
-  function heat(canvas, cssW, pal, counts, bucket) {
-    var cellsIn = counts.length;
+  /* The heat map's geometry for cellsIn cells in cssW px: also what a placeholder needs to have the final
+     height (resizing a canvas reallocates it, the dearest step of drawing one). */
+  function heatLayout(cssW, cellsIn) {
     var maxH = 180, sz = 2, gap = 0, cols = cssW, merge = 1;
     for (var s = 18; s >= 2; s--) {
       var gp = s >= 6 ? 2 : s >= 4 ? 1 : 0;
@@ -158,8 +158,14 @@ window.BTCharts = (function () {
     var maxRows = Math.floor(maxH / (sz + gap));
     var cells = cellsIn;
     if (Math.ceil(cellsIn / cols) > maxRows) { merge = Math.ceil(cellsIn / (cols * maxRows)); cells = Math.ceil(cellsIn / merge); }
-    var H = Math.max(1, Math.ceil(cells / cols)) * (sz + gap);
-    var g = size(canvas, cssW, H);
+    return { sz: sz, gap: gap, cols: cols, merge: merge, cells: cells, H: Math.max(1, Math.ceil(cells / cols)) * (sz + gap) };
+  }
+  function heatHeight(cssW, cellsIn) { return heatLayout(cssW, cellsIn).H; }
+  /* counts: holders per cell of "bucket" parts (rarest). Returns the layout for tooltips. */
+  function heat(canvas, cssW, pal, counts, bucket) {
+    var cellsIn = counts.length, L = heatLayout(cssW, cellsIn);
+    var sz = L.sz, gap = L.gap, cols = L.cols, merge = L.merge, cells = L.cells;
+    var g = size(canvas, cssW, L.H);
     var max = 0;
     for (var p = 0; p < cellsIn; p++) if (counts[p] > max) max = counts[p];
     var colors = [];
@@ -194,16 +200,23 @@ window.BTCharts = (function () {
     var H = Math.max(rowH, gs.length * rowH);
     var g = size(canvas, cssW, H);
     var W = cssW - gutter;
-    var cw = W / summary.cols;
-    var held = pal.held, track = pal.track;
-    for (var r = 0; r < gs.length; r++) {
-      var cells = gs[r].bytes;
-      var y = r * rowH;
-      for (var x = 0; x < summary.cols; x++) {
-        var t = cells[x] / 255;
-        g.fillStyle = 'rgb(' + Math.round(track[0] + (held[0] - track[0]) * t) + ',' + Math.round(track[1] + (held[1] - track[1]) * t) + ',' + Math.round(track[2] + (held[2] - track[2]) * t) + ')';
-        g.fillRect(gutter + x * cw, y, Math.ceil(cw), rowH - 2);
+    var held = pal.held, track = pal.track, cols = summary.cols;
+    // One pixel per cell in an image of cols × groups, scaled up row by row: a few drawImage calls instead of
+    // one fillRect (and one colour string) per cell, thousands of them.
+    var img = new ImageData(cols, Math.max(1, gs.length)), px = img.data;
+    for (var r0 = 0; r0 < gs.length; r0++) {
+      var bytes = gs[r0].bytes;
+      for (var x = 0; x < cols; x++) {
+        var t = bytes[x] / 255, o = 4 * (r0 * cols + x);
+        px[o] = track[0] + (held[0] - track[0]) * t; px[o + 1] = track[1] + (held[1] - track[1]) * t; px[o + 2] = track[2] + (held[2] - track[2]) * t; px[o + 3] = 255;
       }
+    }
+    var off = document.createElement('canvas'); off.width = cols; off.height = Math.max(1, gs.length);
+    off.getContext('2d').putImageData(img, 0, 0);
+    g.imageSmoothingEnabled = false;
+    for (var r = 0; r < gs.length; r++) {
+      var y = r * rowH;
+      g.drawImage(off, 0, r, cols, 1, gutter, y, W, rowH - 2);
       g.fillStyle = pal.text;
       g.font = (rowH >= 14 ? 12 : 10) + 'px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
       g.textBaseline = 'middle';
@@ -225,7 +238,7 @@ window.BTCharts = (function () {
     return who + ' \u00B7 parts ' + p0 + (p1 - 1 > p0 ? '\u2013' + (p1 - 1) : '') + ': ' + Math.round(100 * grp.bytes[c] / 255) + ' % held';
   }
 
-  return { COLORS: COLORS, size: size, placeholder: placeholder, lines: lines, linesTip: linesTip, peers: peers, peersTip: peersTip,
+  return { COLORS: COLORS, size: size, placeholder: placeholder, heatHeight: heatHeight, lines: lines, linesTip: linesTip, peers: peers, peersTip: peersTip,
     heat: heat, heatTip: heatTip, heatColor: heatColor, groups: groups, groupsTip: groupsTip };
 })();
 `;

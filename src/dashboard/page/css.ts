@@ -64,6 +64,9 @@ canvas.rows { height: 32px; margin-bottom: 4px; }
 th.seen, td.seen { display: none; }
 body.has-last-seen th.seen, body.has-last-seen td.seen { display: table-cell; }
 #peers { table-layout: fixed; }
+#peers tr.spacer > td { padding: 0; border: 0; }
+/* Each panel lays out on its own: a card opening in the files table does not lay out the peer table or the feed again. */
+.panel { contain: layout paint; }
 @media (max-width: 1000px) { .columns { grid-template-columns: minmax(0, 1fr); } .top { gap: 12px; } }
 .scroll { overflow: auto; }
 .scroll.tall { max-height: 460px; }
