@@ -20,7 +20,7 @@ export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, toke
   --peers N          peers besides the seed (default: the scenario's)
   --seed S           random seed (default 1): the same seed gives the same run
   --max-holders N    most holders per FCHU answer, 0 = every holder (default ${DEFAULT_MAX_HOLDERS}, as the tracker CLI)
-  --poll MODE        fixed (every 1 s, as the downloader today) or adaptive (src/peer/poll-policy.ts); default fixed
+  --poll MODE        adaptive (the downloader's: src/peer/poll-policy.ts, 1 s .. 8 s) or fixed (every 1 s); default adaptive
   --part-length S    part length (default: the scenario's), e.g. 256KiB
   --size S           file size (default: the scenario's), e.g. 128MiB
   --out DIR          write SVG plots (completion CDF, throughput, tracker load) and the full JSON there
@@ -45,7 +45,7 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
       peers: { type: 'string' },
       seed: { type: 'string', default: '1' },
       'max-holders': { type: 'string', default: String(DEFAULT_MAX_HOLDERS) },
-      poll: { type: 'string', default: 'fixed' },
+      poll: { type: 'string', default: 'adaptive' },
       'part-length': { type: 'string' },
       size: { type: 'string' },
       out: { type: 'string' },

@@ -6,6 +6,7 @@
 import { seededRandom } from '../scripts/lib/random.js';
 import { DEFAULT_POLL_POLICY } from '../src/peer/poll-policy.js';
 import { DEFAULT_CHOKER_OPTIONS } from '../src/peer/choke/choker.js';
+import { PEER_DOWNLOAD, PEER_REFUSAL_HOLD_MS } from './real.js';
 import { DOWNLOAD_DEFAULTS, type PeerSpec, type SimConfig } from './world.js';
 
 const KiB = 1024;
@@ -46,9 +47,15 @@ function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: { late
     ...net,
     // bench:tracker: ~9 500 FCHU/s on this machine; a 1 Gbit/s uplink
     tracker: { requestsPerSec: 9500, egressBytesPerSec: 125_000_000, maxHolders: k.maxHolders },
-    poll: { ...DEFAULT_POLL_POLICY, jitter: k.adaptivePoll ? DEFAULT_POLL_POLICY.jitter : 0, adaptive: k.adaptivePoll },
+    // adaptive: the downloader's policy with its bounds (--poll-interval 1 s .. --poll-max 8 s); fixed: every 1 s
+    poll: k.adaptivePoll
+      ? { ...DEFAULT_POLL_POLICY, minMs: PEER_DOWNLOAD.pollMs, maxMs: PEER_DOWNLOAD.pollMaxMs, adaptive: true }
+      : { ...DEFAULT_POLL_POLICY, minMs: PEER_DOWNLOAD.pollMs, jitter: 0, adaptive: false },
     download: DOWNLOAD_DEFAULTS,
-    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: 2000 },
+    // the peer's: a refused request is closed at once (REFUSAL_HOLD_MS)
+    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: PEER_REFUSAL_HOLD_MS },
+    refreshMs: PEER_DOWNLOAD.refreshMs,
+    swarmWatchMs: PEER_DOWNLOAD.swarmWatchMs,
     seed: k.seed,
     limitMs: Math.max(600_000, 40 * est * 1000),
     binMs: 1000,

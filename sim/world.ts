@@ -4,7 +4,7 @@ import type { PollPolicyOptions } from '../src/peer/poll-policy.js';
 import type { EventQueue } from './events.js';
 import type { FluidNetwork } from './network.js';
 import type { SimPeer } from './peer.js';
-import type { WireSizes } from './real.js';
+import { PEER_DOWNLOAD, type WireSizes } from './real.js';
 import type { Series } from './stats.js';
 import type { SimTracker, TrackerBudget } from './tracker.js';
 
@@ -46,6 +46,10 @@ export interface SimConfig {
   readonly poll: PollPolicyOptions & { readonly adaptive: boolean };
   readonly download: DownloadModel;
   readonly choker: Partial<ChokerOptions> & { readonly admissionWaitMs: number };
+  /** The idempotent LOGI every this long (0: none), as src/peer/index.ts. */
+  readonly refreshMs: number;
+  /** A complete peer's FCHU every this long for its choker (0: none), as src/peer/index.ts. */
+  readonly swarmWatchMs: number;
   readonly seed: number;
   /** Simulated time limit, ms. */
   readonly limitMs: number;
@@ -53,8 +57,14 @@ export interface SimConfig {
   readonly binMs: number;
 }
 
-/** The defaults of src/peer/downloader.ts (DEFAULT_TUNING). */
-export const DOWNLOAD_DEFAULTS: DownloadModel = { maxPerOwner: 4, maxInFlight: 12, randomFirst: 4, endgameCopies: 2, maxBackoffMs: 10_000 };
+/** The peer's own defaults (src/peer/config.ts PEER_DEFAULTS). */
+export const DOWNLOAD_DEFAULTS: DownloadModel = {
+  maxPerOwner: PEER_DOWNLOAD.maxPerOwner,
+  maxInFlight: PEER_DOWNLOAD.maxInFlight,
+  randomFirst: PEER_DOWNLOAD.randomFirst,
+  endgameCopies: PEER_DOWNLOAD.endgameCopies,
+  maxBackoffMs: PEER_DOWNLOAD.maxBackoffMs,
+};
 
 export interface World {
   readonly config: SimConfig;
