@@ -273,13 +273,20 @@ export class Choker {
       return false;
     }
     this.expireClaims(now);
-    const mine = this.priority(remote, now);
-    let better = 0;
-    for (const r of this.claims.keys()) {
-      if (r !== remote && !serving.has(r) && this.priority(r, now) < mine) better++;
-    }
     this.followCapacity(now, serving.size);
-    if (this.places() - serving.size > better) {
+    const free = this.places() - serving.size;
+    // Claimants ahead of us, counted only while they could still leave us a free place
+    // (a refused peer asks again soon: with many of them this loop is the hot spot).
+    let better = 0;
+    if (free > 0) {
+      const mine = this.priority(remote, now);
+      if (mine > 0) {
+        for (const r of this.claims.keys()) {
+          if (r !== remote && !serving.has(r) && this.priority(r, now) < mine && ++better >= free) break;
+        }
+      }
+    }
+    if (free > better) {
       this.claims.delete(remote);
       this.claimVacancy(remote, now, (r) => serving.has(r));
       return true;
