@@ -16,6 +16,7 @@ import { nextPollInterval, pollDelay, pollNews } from '../src/peer/poll-policy.j
 import type { SimEvent } from './events.js';
 import type { Flow, Host } from './network.js';
 import { type Flight, type HolderEntry, type Owner, type OwnerSet, type Schedule, type SimChoker, type SimSpread, newChoker, newDownloadState, newSpread } from './real.js';
+import type { TrackerKind } from './tracker.js';
 import type { PeerSpec, World } from './world.js';
 
 const PORT = 5000;
@@ -77,6 +78,19 @@ export class SimPeer {
     ));
   }
 
+  /**
+   * What a small message we send waits in our uplink's queue: a shaper's queue
+   * (tc tbf) that our uploads keep full while they run, empty otherwise.
+   */
+  queueMs(): number {
+    return this.host.upFlows.size > 0 ? this.w.config.uplinkQueueMs : 0;
+  }
+
+  /** A tracker request: its SYN and the request itself leave through our uplink's queue. */
+  private call(kind: TrackerKind, requestBytes: number, serve: () => number, onReply: () => void): void {
+    this.w.tracker.call(kind, requestBytes, serve, onReply, 2 * this.queueMs());
+  }
+
   get complete(): boolean {
     return this.haveCount === this.w.parts;
   }
@@ -95,9 +109,9 @@ export class SimPeer {
     const { w } = this;
     this.session = w.tracker.registry.login({ ip4: this.ip4, ip6: '::' }, PORT);
     // LOGI as a request (the session is needed at once, so it is taken here and only counted).
-    w.tracker.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => {
+    this.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => {
       if (this.gone) return;
-      if (this.spec.seed) w.tracker.call('ADDR', 128, () => (w.tracker.registry.add(this.session, w.fileSize, w.partLength, w.md5), 12), () => this.watch());
+      if (this.spec.seed) this.call('ADDR', 128, () => (w.tracker.registry.add(this.session, w.fileSize, w.partLength, w.md5), 12), () => this.watch());
       else this.poll();
     });
     if (this.choker) this.round();
@@ -116,7 +130,7 @@ export class SimPeer {
     for (const r of [...this.requests.values()]) this.cancel(r);
     for (const r of [...this.incoming]) this.refuse(r, 'error');
     // LOGO; refused (NLOG) when we hold parts nobody else has: we leave anyway (the tracker still lists us).
-    w.tracker.call('LOGO', w.sizes.request.LOGO, () => (w.tracker.registry.logout(this.session), w.sizes.reply.ALOG), () => undefined);
+    this.call('LOGO', w.sizes.request.LOGO, () => (w.tracker.registry.logout(this.session), w.sizes.reply.ALOG), () => undefined);
     w.departed(this);
   }
 
@@ -124,7 +138,7 @@ export class SimPeer {
   private refresh(): void {
     const { w } = this;
     this.timer(w.config.refreshMs, () => {
-      w.tracker.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => undefined);
+      this.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => undefined);
       this.refresh();
     });
   }
@@ -135,7 +149,7 @@ export class SimPeer {
     if (this.gone || !this.choker || !(w.config.swarmWatchMs > 0)) return;
     this.timer(w.config.swarmWatchMs, () => {
       let holders: { ip4: string; bitmap: Uint8Array }[] = [];
-      w.tracker.call(
+      this.call(
         'FCHU',
         w.sizes.request.FCHU,
         () => {
@@ -166,7 +180,7 @@ export class SimPeer {
     const { w } = this;
     this.polling = true;
     let holders: { ip4: string; bitmap: Uint8Array }[] = [];
-    w.tracker.call(
+    this.call(
       'FCHU',
       w.sizes.request.FCHU,
       () => {
@@ -228,8 +242,9 @@ export class SimPeer {
     const r: Request = { part, from: this, to, owner, flight, flow: null, expiry: null, over: false };
     this.requests.set(flight, r);
     this.schedule.add(flight);
-    // A new connection per part (the server closes after its reply): connect, then RETP.
-    w.q.after(3 * w.config.latencyMs + w.config.setupMs, () => r.to.retp(r));
+    // A new connection per part (the server closes after its reply): SYN and then the
+    // RETP leave through our uplink's queue, the SYN-ACK through the owner's.
+    w.q.after(3 * w.config.latencyMs + w.config.setupMs + 2 * this.queueMs() + to.queueMs(), () => r.to.retp(r));
   }
 
   /** The request is over for us (landed, failed, cancelled): free its slot. */
@@ -262,7 +277,7 @@ export class SimPeer {
       this.schedule.cancelOthers(r.part, r.flight);
       this.owners.succeeded(r.owner);
       this.settle(r);
-      w.tracker.call('RPAD', w.sizes.request.RPAD, () => (w.tracker.registry.reportPart(this.session, w.md5, r.part), w.sizes.reply.APAD), () => undefined);
+      this.call('RPAD', w.sizes.request.RPAD, () => (w.tracker.registry.reportPart(this.session, w.md5, r.part), w.sizes.reply.APAD), () => undefined);
       if (this.complete) {
         this.doneAt = w.q.now;
         w.completed(this);
@@ -333,7 +348,8 @@ export class SimPeer {
       },
       () => {
         this.release(r);
-        w.q.after(w.config.latencyMs, () => from.landed(r));
+        // the last bytes still sit in our uplink's queue (the fluid rate is the shaper's)
+        w.q.after(w.config.latencyMs + w.config.uplinkQueueMs, () => from.landed(r));
       },
     );
   }
@@ -363,7 +379,7 @@ export class SimPeer {
     this.waiters.delete(r);
     if (r.flow && !r.flow.finished) this.w.wasted += this.w.net.cancel(r.flow);
     if (this.incoming.has(r)) this.release(r);
-    this.w.q.after(this.w.config.latencyMs, () => r.from.failed(r, why));
+    this.w.q.after(this.w.config.latencyMs + this.queueMs(), () => r.from.failed(r, why));
   }
 
   /** ChokerService.wakeWaiters: every held request that may be served now is, best priority first, then first come. */

@@ -32,12 +32,23 @@ export interface Scenario {
   build(k: ScenarioKnobs): SimConfig;
 }
 
-/** The loopback of bench:swarm: next to no latency, a small cost per connection. */
-const LOOPBACK = { latencyMs: 0.05, setupMs: 1 };
-/** A campus or data-centre network. */
-const WAN = { latencyMs: 10, setupMs: 1 };
+interface Net {
+  latencyMs: number;
+  setupMs: number;
+  uplinkQueueMs: number;
+}
+/** bench:swarm on loopback, rates limited in the peers (token buckets, no queue): next to no latency, a small cost per connection. */
+const LOOPBACK: Net = { latencyMs: 0.05, setupMs: 1, uplinkQueueMs: 0 };
+/**
+ * bench:swarm --netns --limit-mode tc: veth pairs (next to no latency), and each
+ * uplink shaped by a tbf whose queue holds up to 100 ms (scripts/lib/netns.ts
+ * tbfArgs), kept full by the uploads' TCP.
+ */
+const NETNS_TC: Net = { ...LOOPBACK, uplinkQueueMs: 100 };
+/** A campus or data-centre network (no uplink queue modelled). */
+const WAN: Net = { latencyMs: 10, setupMs: 1, uplinkQueueMs: 0 };
 
-function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: { latencyMs: number; setupMs: number }, partLength = 256 * KiB): SimConfig {
+function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: Net, partLength = 256 * KiB): SimConfig {
   fileSize = k.size ?? fileSize;
   const est = fileSize / Math.max(1, peers[0]!.up);
   return {
@@ -81,18 +92,18 @@ function poissonArrivals(n: number, meanGapMs: number, seedValue: number): numbe
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 's1',
-    about: '32 MiB, 1 seed at 2 MiB/s, 8 leechers at 1 MiB/s up (bench:swarm S1; D_min 25.6 s)',
-    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB))], LOOPBACK),
+    about: '32 MiB, 1 seed at 2 MiB/s, 8 leechers at 1 MiB/s up (bench:swarm --netns --limit-mode tc S1; D_min 25.6 s)',
+    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB))], NETNS_TC),
   },
   {
     name: 's2',
     about: '64 MiB, 1 seed at 4 MiB/s, 16 leechers at 1 MiB/s up (D_min 51.2 s)',
-    build: (k) => base(k, 64 * MiB, [seed(4 * MiB), ...many(k.peers ?? 16, () => leecher(MiB))], LOOPBACK),
+    build: (k) => base(k, 64 * MiB, [seed(4 * MiB), ...many(k.peers ?? 16, () => leecher(MiB))], NETNS_TC),
   },
   {
     name: 's3',
     about: 'S1 plus 2 free riders (D_min 32 s)',
-    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB)), leecher(0, Infinity, 0, { freeRider: true }), leecher(0, Infinity, 0, { freeRider: true })], LOOPBACK),
+    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB)), leecher(0, Infinity, 0, { freeRider: true }), leecher(0, Infinity, 0, { freeRider: true })], NETNS_TC),
   },
   {
     name: 'bench-default',

@@ -41,6 +41,13 @@ export interface SimConfig {
   readonly latencyMs: number;
   /** Extra cost of each new connection (accept, process start of a request), ms. */
   readonly setupMs: number;
+  /**
+   * How long a message waits behind our own uploads in a busy uplink's queue, ms:
+   * bench:swarm --netns --limit-mode tc shapes each uplink with a tbf whose queue
+   * holds up to 100 ms (scripts/lib/netns.ts tbfArgs), and TCP keeps it full.
+   * 0: no queue (the fluid rate alone).
+   */
+  readonly uplinkQueueMs: number;
   readonly tracker: TrackerBudget & { readonly maxHolders: number };
   /** FCHU polling: fixed at minMs, or adaptive (src/peer/poll-policy.ts). */
   readonly poll: PollPolicyOptions & { readonly adaptive: boolean };

@@ -21,6 +21,7 @@ function tiny(seed: number, over: Partial<SimConfig> = {}): SimConfig {
     ],
     latencyMs: 1,
     setupMs: 1,
+    uplinkQueueMs: 0,
     tracker: { requestsPerSec: 1000, egressBytesPerSec: 10_000_000, maxHolders: 0 },
     poll: { ...DEFAULT_POLL_POLICY, adaptive: false, jitter: 0 },
     download: DOWNLOAD_DEFAULTS,
