@@ -99,3 +99,25 @@ test('a seed that leaves before anyone has a full copy leaves the swarm incomple
   assert.ok(r.incomplete > 0);
   assert.ok(r.endSeconds <= 60);
 });
+
+test('deterministic at scale too: a bounded flash crowd with adaptive polling gives the same run twice', () => {
+  const build = () => scenario('flash')!.build({ peers: 30, seed: 9, maxHolders: 5, adaptivePoll: true, size: 8 * 1024 * KiB, partLength: 512 * KiB });
+  const strip = (r: ReturnType<typeof simulate>) => ({ ...r, wallSeconds: 0, cpuSeconds: 0, eventsPerSecond: 0 });
+  const a = simulate(build());
+  assert.equal(a.incomplete, 0);
+  assert.deepEqual(strip(a), strip(simulate(build())));
+});
+
+test("a busy uplink's queue (a tc shaper's) delays requests and replies: the same swarm finishes later", () => {
+  const plain = simulate(tiny(6));
+  const queued = simulate(tiny(6, { uplinkQueueMs: 100 }));
+  assert.equal(queued.incomplete, 0);
+  assert.ok(queued.leechers.mean > plain.leechers.mean, `${queued.leechers.mean} > ${plain.leechers.mean}`);
+});
+
+test('complete peers and seeds poll FCHU every swarmWatchMs for their choker (tracker load the peer really causes)', () => {
+  const watching = simulate(tiny(2));
+  const not = simulate(tiny(2, { swarmWatchMs: 0 }));
+  assert.equal(not.incomplete, 0);
+  assert.ok(watching.tracker.byKind['FCHU']! > not.tracker.byKind['FCHU']!, `${watching.tracker.byKind['FCHU']} > ${not.tracker.byKind['FCHU']}`);
+});
