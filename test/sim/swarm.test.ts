@@ -121,3 +121,12 @@ test('complete peers and seeds poll FCHU every swarmWatchMs for their choker (tr
   assert.equal(not.incomplete, 0);
   assert.ok(watching.tracker.byKind['FCHU']! > not.tracker.byKind['FCHU']!, `${watching.tracker.byKind['FCHU']} > ${not.tracker.byKind['FCHU']}`);
 });
+
+test('progress reports change nothing in the run, and come in order', () => {
+  const strip = (r: ReturnType<typeof simulate>) => ({ ...r, wallSeconds: 0, cpuSeconds: 0, eventsPerSecond: 0 });
+  const seen: { events: number; simulatedSeconds: number }[] = [];
+  const reported = simulate(tiny(11), (p) => seen.push(p), 500);
+  assert.deepEqual(strip(reported), strip(simulate(tiny(11))));
+  assert.ok(seen.length >= 2, `${seen.length} reports`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.events > seen[i - 1]!.events && seen[i]!.simulatedSeconds >= seen[i - 1]!.simulatedSeconds);
+});
