@@ -161,6 +161,8 @@ export class Choker {
   private readonly records: PeerRecords;
   /** Refused while every place was taken: remote -> when (insertion order = first come). */
   private readonly claims = new Map<RemoteKey, number>();
+  private claimsInOrder = true;
+  private lastClaimAt = -Infinity;
   private readonly upTotal: RateMeter;
   /** Places beyond uploadSlots + 1, when measured use says the uplink has room. */
   private extra = 0;
@@ -280,7 +282,11 @@ export class Choker {
     let better = 0;
     if (free > 0) {
       const mine = this.priority(remote, now);
-      if (mine > 0) {
+      const ahead = (r: RemoteKey): boolean => r !== remote && !serving.has(r) && this.claims.has(r);
+      if (mine === 1 || mine === 2) {
+        // better than 1 or 2 is a slot holder: look among the (few) slot holders, not every claimant
+        for (const r of new Set(mine === 1 ? this.regular : this.unchoked())) if (ahead(r) && ++better >= free) break;
+      } else if (mine === 3) {
         for (const r of this.claims.keys()) {
           if (r !== remote && !serving.has(r) && this.priority(r, now) < mine && ++better >= free) break;
         }
@@ -291,7 +297,12 @@ export class Choker {
       this.claimVacancy(remote, now, (r) => serving.has(r));
       return true;
     }
-    if (!this.claims.has(remote)) this.claims.set(remote, now);
+    if (!this.claims.has(remote)) {
+      // a clock that went back (a caller's, not performance.now) breaks the order: scan them all from then on
+      if (now < this.lastClaimAt) this.claimsInOrder = false;
+      this.lastClaimAt = now;
+      this.claims.set(remote, now);
+    }
     return false;
   }
 
@@ -449,6 +460,15 @@ export class Choker {
   }
 
   private expireClaims(now: number): void {
+    if (this.claimsInOrder) {
+      // claims are kept in the order they were made (a claim's time never changes) and a
+      // forgotten peer's claim goes with it: the expired ones are a prefix
+      for (const [r, at] of this.claims) {
+        if (now - at <= this.options.claimMs) return;
+        this.claims.delete(r);
+      }
+      return;
+    }
     for (const [r, at] of this.claims) if (now - at > this.options.claimMs || !this.peers.has(r)) this.claims.delete(r);
   }
 
