@@ -15,7 +15,7 @@ import { emptyBitmap, formatHostPort, fullBitmap, hasPart, setPart } from '../sr
 import { nextPollInterval, pollDelay, pollNews } from '../src/peer/poll-policy.js';
 import type { SimEvent } from './events.js';
 import type { Flow, Host } from './network.js';
-import { type Flight, type HolderEntry, type Owner, type OwnerSet, type Schedule, type SimChoker, type SimSpread, newChoker, newDownloadState, newSpread } from './real.js';
+import { type Flight, type HolderEntry, type Owner, type OwnerSet, type Schedule, type SimChoker, type SimSpread, crossCheckChance, newChoker, newDownloadState, newSpread, pickHolder } from './real.js';
 import type { TrackerKind } from './tracker.js';
 import type { PeerSpec, World } from './world.js';
 
@@ -29,11 +29,14 @@ interface Request {
   readonly from: SimPeer;
   readonly to: SimPeer;
   readonly owner: Owner;
-  readonly flight: Flight;
+  /** null for a cross-check copy (fetched outside the schedule, as heal.ts fetchCopy). */
+  readonly flight: Flight | null;
   flow: Flow | null;
   expiry: SimEvent | null;
   /** Settled (landed, failed or cancelled): later events for it do nothing. */
   over: boolean;
+  /** For a cross-check copy: who sent the part being checked. */
+  readonly supplier?: Owner;
 }
 
 export class SimPeer {
@@ -48,6 +51,10 @@ export class SimPeer {
   private readonly owners: OwnerSet;
   private readonly schedule: Schedule;
   private readonly requests = new Map<Flight, Request>();
+  private readonly checking = new Set<Request>();
+  /** heal.ts: cross-checks done, and checks each owner passed. */
+  private checks = 0;
+  private readonly passed = new Map<string, number>();
   readonly choker: SimChoker | null;
   private readonly spread: SimSpread | null;
   private readonly serving = new Map<string, number>();
@@ -127,7 +134,7 @@ export class SimPeer {
     this.timers.clear();
     if (this.wake) this.wake.cancelled = true;
     // Our downloads stop; our uploads break (the downloaders see a failed fetch).
-    for (const r of [...this.requests.values()]) this.cancel(r);
+    for (const r of [...this.requests.values(), ...this.checking]) this.cancel(r);
     for (const r of [...this.incoming]) this.refuse(r, 'error');
     // LOGO; refused (NLOG) when we hold parts nobody else has: we leave anyway (the tracker still lists us).
     this.call('LOGO', w.sizes.request.LOGO, () => (w.tracker.registry.logout(this.session), w.sizes.reply.ALOG), () => undefined);
@@ -247,16 +254,39 @@ export class SimPeer {
     w.q.after(3 * w.config.latencyMs + w.config.setupMs + 2 * this.queueMs() + to.queueMs(), () => r.to.retp(r));
   }
 
+  /** heal.ts afterAccept: maybe fetch a second copy of `part` from another owner (idle ones first). */
+  private maybeCheck(part: number, supplier: Owner): void {
+    const { w } = this;
+    const share = w.config.download.crossCheckShare;
+    if (!(share > 0) || w.random() >= crossCheckChance(this.passed.get(supplier.key) ?? 0, w.parts, this.checks, share)) return;
+    const now = w.q.now;
+    const candidates = [...this.owners.values()].filter((o) => o.listed && o.banned === null && o !== supplier && hasPart(o.bitmap, part));
+    const idle = candidates.filter((o) => this.owners.available(o, now));
+    const other = pickHolder(idle.length > 0 ? idle : candidates, w.random);
+    if (!other) return;
+    this.checks++;
+    const to = w.byIp.get(other.address.ip4)!;
+    const r: Request = { part, from: this, to, owner: other, flight: null, flow: null, expiry: null, over: false, supplier };
+    other.load++;
+    this.checking.add(r);
+    w.q.after(3 * w.config.latencyMs + w.config.setupMs + 2 * this.queueMs() + to.queueMs(), () => r.to.retp(r));
+  }
+
   /** The request is over for us (landed, failed, cancelled): free its slot. */
   private settle(r: Request): void {
     r.over = true;
-    this.requests.delete(r.flight);
-    this.schedule.remove(r.flight);
+    if (r.flight) {
+      this.requests.delete(r.flight);
+      this.schedule.remove(r.flight);
+    } else {
+      this.checking.delete(r);
+      r.owner.load--;
+    }
   }
 
   private cancel(r: Request): void {
     if (r.over) return;
-    r.flight.cancelled = true;
+    if (r.flight) r.flight.cancelled = true;
     this.settle(r);
     r.to.dropIncoming(r);
   }
@@ -267,6 +297,13 @@ export class SimPeer {
     const { w } = this;
     const bytes = w.partBytes(r.part);
     if (this.gone) return this.settle(r);
+    if (!r.flight) {
+      // a cross-check copy: the swarm is honest, so the digests agree and both owners pass
+      this.settle(r);
+      w.checked += bytes;
+      for (const key of [r.supplier!.key, r.owner.key]) this.passed.set(key, (this.passed.get(key) ?? 0) + 1);
+      return this.pump();
+    }
     if (hasPart(this.have, r.part)) {
       w.wasted += bytes;
       this.settle(r);
@@ -277,6 +314,7 @@ export class SimPeer {
       this.schedule.cancelOthers(r.part, r.flight);
       this.owners.succeeded(r.owner);
       this.settle(r);
+      this.maybeCheck(r.part, r.owner);
       this.call('RPAD', w.sizes.request.RPAD, () => (w.tracker.registry.reportPart(this.session, w.md5, r.part), w.sizes.reply.APAD), () => undefined);
       if (this.complete) {
         this.doneAt = w.q.now;
@@ -293,6 +331,8 @@ export class SimPeer {
     if (r.over) return;
     const { w } = this;
     this.settle(r);
+    // a cross-check that failed is only logged (heal.ts): no back-off
+    if (!r.flight) return this.pump();
     if (why === 'choked') {
       w.choked++;
       this.owners.choked(r.owner);

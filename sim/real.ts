@@ -13,6 +13,7 @@
  *  * src/peer/download/schedule.ts new Schedule(options); .bitmapChanged (the incremental
  *                                  Availability), .next (pickPart), .add, .remove, .cancelOthers
  *  * src/peer/bandwidth/spread.ts  new SeedSpread(origin); .refuse, .admitted (the source's seed spreading)
+ *  * src/peer/download/blame.ts    checkChance, pickOne, CHECK_DEFAULTS (which parts are cross-checked, against whom)
  *  * src/peer/config.ts            PEER_DEFAULTS (the downloader's limits and poll bounds)
  *  * src/peer/choke/choker.ts      new Choker(options, random); .requested, .uploaded,
  *                                  .downloaded, .admit, .priority, .gave, .holders, .places,
@@ -36,6 +37,7 @@ import { type HolderEntry, type Owner, OwnerSet, type OwnerSetOptions } from '..
 import { SeedSpread } from '../src/peer/bandwidth/spread.js';
 import { REFUSAL_HOLD_MS } from '../src/peer/bandwidth/policy.js';
 import type { Holding } from '../src/peer/choke/record.js';
+import { CHECK_DEFAULTS, checkChance, pickOne } from '../src/peer/download/blame.js';
 import { type Message, type PeerAddress, emptyBitmap, encodeMessage } from '../src/protocol/index.js';
 import { MemoryStore } from '../src/tracker/memory-store.js';
 import { Registry } from '../src/tracker/registry.js';
@@ -55,7 +57,18 @@ export const PEER_DOWNLOAD = {
   pollMaxMs: PEER_DEFAULTS.pollMaxMs,
   refreshMs: PEER_DEFAULTS.refreshMs,
   swarmWatchMs: PEER_DEFAULTS.swarmWatchMs,
+  crossCheckShare: PEER_DEFAULTS.crossCheckShare,
 } as const;
+
+/** heal.ts afterAccept: the chance that a part just taken from an owner that passed `passed` checks is cross-checked. */
+export function crossCheckChance(passed: number, parts: number, checks: number, share: number): number {
+  return checkChance({ passed, disputed: false }, { parts, checks }, { ...CHECK_DEFAULTS, share });
+}
+
+/** heal.ts pickHolder's draw: one of `candidates` at random, or null. */
+export function pickHolder<T>(candidates: readonly T[], random: () => number): T | null {
+  return pickOne(candidates, random);
+}
 
 /** How long the peer holds a refused request before closing it (0: at once). */
 export const PEER_REFUSAL_HOLD_MS = REFUSAL_HOLD_MS;

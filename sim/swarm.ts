@@ -32,6 +32,8 @@ export interface SimResult {
   readonly dMin: number;
   readonly endSeconds: number;
   readonly wastedBytes: number;
+  /** Cross-check copies (heal.ts), bytes. */
+  readonly checkedBytes: number;
   readonly deliveredBytes: number;
   readonly choked: number;
   readonly picks: number;
@@ -98,6 +100,7 @@ export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => voi
     byIp,
     partBytes: (p) => Math.min(config.partLength, config.fileSize - p * config.partLength),
     wasted: 0,
+    checked: 0,
     choked: 0,
     picks: 0,
     delivered: new Series(config.binMs),
@@ -162,6 +165,7 @@ export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => voi
     dMin,
     endSeconds,
     wastedBytes: world.wasted,
+    checkedBytes: world.checked,
     deliveredBytes: world.delivered.total(),
     choked: world.choked,
     picks: world.picks,

@@ -31,6 +31,8 @@ export interface DownloadModel {
   readonly randomFirst: number;
   readonly endgameCopies: number;
   readonly maxBackoffMs: number;
+  /** Share of the parts cross-checked against a second owner (heal.ts; 0: none). */
+  readonly crossCheckShare: number;
 }
 
 export interface SimConfig {
@@ -71,6 +73,7 @@ export const DOWNLOAD_DEFAULTS: DownloadModel = {
   randomFirst: PEER_DOWNLOAD.randomFirst,
   endgameCopies: PEER_DOWNLOAD.endgameCopies,
   maxBackoffMs: PEER_DOWNLOAD.maxBackoffMs,
+  crossCheckShare: PEER_DOWNLOAD.crossCheckShare,
 };
 
 export interface World {
@@ -89,6 +92,8 @@ export interface World {
   partBytes(part: number): number;
   /** Bytes moved for nothing: endgame duplicates, transfers cut off. */
   wasted: number;
+  /** Bytes fetched again to cross-check a part (heal.ts). */
+  checked: number;
   choked: number;
   picks: number;
   readonly delivered: Series;

@@ -109,10 +109,17 @@ test('deterministic at scale too: a bounded flash crowd with adaptive polling gi
 });
 
 test("a busy uplink's queue (a tc shaper's) delays requests and replies: the same swarm finishes later", () => {
-  const plain = simulate(tiny(6));
-  const queued = simulate(tiny(6, { uplinkQueueMs: 100 }));
-  assert.equal(queued.incomplete, 0);
-  assert.ok(queued.leechers.mean > plain.leechers.mean, `${queued.leechers.mean} > ${plain.leechers.mean}`);
+  // one seed, one leecher: every request waits behind the seed's busy queue, and nothing else changes
+  const pair = (seed: number, uplinkQueueMs: number) => {
+    const c = tiny(seed, { uplinkQueueMs });
+    return simulate({ ...c, peers: c.peers.slice(0, 2) });
+  };
+  for (const seed of [1, 2, 3]) {
+    const plain = pair(seed, 0);
+    const queued = pair(seed, 100);
+    assert.equal(queued.incomplete, 0);
+    assert.ok(queued.leechers.last > plain.leechers.last, `seed ${seed}: ${queued.leechers.last} > ${plain.leechers.last}`);
+  }
 });
 
 test('complete peers and seeds poll FCHU every swarmWatchMs for their choker (tracker load the peer really causes)', () => {
@@ -129,4 +136,15 @@ test('progress reports change nothing in the run, and come in order', () => {
   assert.deepEqual(strip(reported), strip(simulate(tiny(11))));
   assert.ok(seen.length >= 2, `${seen.length} reports`);
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.events > seen[i - 1]!.events && seen[i]!.simulatedSeconds >= seen[i - 1]!.simulatedSeconds);
+});
+
+test("cross-checks (heal.ts's chance and budget): some parts fetched twice, never more than the budget; none with share 0", () => {
+  const r = simulate(tiny(4));
+  const downloaders = r.peers.filter((p) => p.role !== 'seed').length;
+  assert.ok(r.checkedBytes > 0);
+  // at most ceil(3 % of 32 parts) = 1 check per downloader, 64 KiB each
+  assert.ok(r.checkedBytes <= downloaders * 1 * 64 * KiB, `${r.checkedBytes}`);
+  const none = simulate(tiny(4, { download: { ...DOWNLOAD_DEFAULTS, crossCheckShare: 0 } }));
+  assert.equal(none.checkedBytes, 0);
+  assert.equal(none.incomplete, 0);
 });
