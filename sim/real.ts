@@ -1,12 +1,12 @@
 /**
  * The one file that knows the signatures of the real modules the simulator
- * drives: the picker, the choker (and through it the ranking), the token bucket,
+ * drives: the downloader's owners and schedule (and through them the picker), the choker (and through it the ranking), the token bucket,
  * the tracker registry with the memory store, the codec (for message sizes) and
  * bench:swarm's fluid bound. When one of them changes shape, only this adapter
  * changes.
  *
  * Functions called (the report lists them too):
- *  * src/peer/picker.ts            pickPart(input) (tests); through Schedule below
+ *  * src/peer/picker.ts            pickPart and Availability, through Schedule below
  *  * src/peer/download/owners.ts   new OwnerSet(options, onBitmap); .update, .available,
  *                                  .choked, .faulted, .succeeded, .nextWake (the downloader's
  *                                  owners, back-off after chokes and faults)
@@ -30,7 +30,6 @@ import { fluidModel } from '../bench/swarm.js';
 import { Choker, type ChokerOptions } from '../src/peer/choke/choker.js';
 import type { ChokeMode } from '../src/peer/choke/ranking.js';
 import { TokenBucket, defaultBurst } from '../src/peer/bandwidth/token-bucket.js';
-import { type OwnerView, type Pick, pickPart } from '../src/peer/picker.js';
 import { PEER_DEFAULTS } from '../src/peer/config.js';
 import { type Flight, Schedule, type ScheduleOptions } from '../src/peer/download/schedule.js';
 import { type HolderEntry, type Owner, OwnerSet, type OwnerSetOptions } from '../src/peer/download/owners.js';
@@ -42,7 +41,7 @@ import { type Message, type PeerAddress, emptyBitmap, encodeMessage } from '../s
 import { MemoryStore } from '../src/tracker/memory-store.js';
 import { Registry } from '../src/tracker/registry.js';
 
-export type { OwnerView, Pick, ChokeMode, Flight, Owner, HolderEntry, Holding };
+export type { ChokeMode, Flight, Owner, HolderEntry, Holding };
 
 // ---- the downloader's owners and schedule (the real ones) ---------------------------
 
@@ -91,22 +90,6 @@ export interface SimSpread {
 export function newSpread(parts: number): SimSpread {
   const s = new SeedSpread(() => parts);
   return { refuse: (p, r) => s.refuse('sim', p, r), admitted: (p, r) => s.admitted('sim', p, r) };
-}
-
-// ---- picker -------------------------------------------------------------------------
-
-export interface PickArgs {
-  parts: number;
-  have: Uint8Array;
-  inFlight: ReadonlyMap<number, ReadonlySet<string>>;
-  owners: readonly OwnerView[];
-  randomFirst: number;
-  endgameCopies: number;
-  random: () => number;
-}
-
-export function pick(args: PickArgs): Pick | null {
-  return pickPart(args);
 }
 
 // ---- choker -------------------------------------------------------------------------
