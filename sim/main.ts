@@ -12,7 +12,7 @@ import { DEFAULT_MAX_HOLDERS } from '../src/tracker/holders-sample.js';
 import { MAX_LIST_ENTRIES } from '../src/protocol/messages.js';
 import { type BenchSummary, compareReport, jsonReport, textReport, writePlots } from './report.js';
 import { SCENARIOS, type ScenarioKnobs, scenario } from './scenarios.js';
-import { simulate } from './swarm.js';
+import { type SimProgress, simulate } from './swarm.js';
 
 export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, token bucket and tracker registry
 
@@ -20,12 +20,13 @@ export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, toke
   --peers N          peers besides the seed (default: the scenario's)
   --seed S           random seed (default 1): the same seed gives the same run
   --max-holders N    most holders per FCHU answer, 0 = every holder (default ${DEFAULT_MAX_HOLDERS}, as the tracker CLI)
-  --poll MODE        fixed (every 1 s, as the downloader today) or adaptive (src/peer/poll-policy.ts); default fixed
+  --poll MODE        adaptive (the downloader's: src/peer/poll-policy.ts, 1 s .. 8 s) or fixed (every 1 s); default adaptive
   --part-length S    part length (default: the scenario's), e.g. 256KiB
   --size S           file size (default: the scenario's), e.g. 128MiB
   --out DIR          write SVG plots (completion CDF, throughput, tracker load) and the full JSON there
   --compare FILE     print the run beside a bench:swarm --json output (e.g. for s1 / s3)
   --json             print one JSON object instead of the table
+  --progress         every 500 000 events, a line on stderr: simulated time, events, CPU, peers still downloading
   --list             list the scenarios`;
 
 /** The scenario's knobs (scenarios.ts) and what the command does with the run. */
@@ -34,6 +35,7 @@ export interface SimArgs extends ScenarioKnobs {
   out?: string;
   compare?: string;
   json: boolean;
+  progress: boolean;
 }
 
 /** null: --help or --list was asked for (the caller prints). */
@@ -45,12 +47,13 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
       peers: { type: 'string' },
       seed: { type: 'string', default: '1' },
       'max-holders': { type: 'string', default: String(DEFAULT_MAX_HOLDERS) },
-      poll: { type: 'string', default: 'fixed' },
+      poll: { type: 'string', default: 'adaptive' },
       'part-length': { type: 'string' },
       size: { type: 'string' },
       out: { type: 'string' },
       compare: { type: 'string' },
       json: { type: 'boolean', default: false },
+      progress: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,6 +79,7 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
     out: v.out,
     compare: v.compare,
     json: v.json!,
+    progress: v.progress!,
   };
 }
 
@@ -92,7 +96,9 @@ export function main(argv: string[]): void {
   if (args === 'list') return void process.stdout.write(`${SCENARIOS.map((s) => `${s.name.padEnd(12)} ${s.about}`).join('\n')}\n`);
   const sc = scenario(args.scenario)!;
   const config = sc.build({ peers: args.peers, seed: args.seed, maxHolders: args.maxHolders, adaptivePoll: args.adaptivePoll, partLength: args.partLength, size: args.size });
-  const result = simulate(config);
+  const progress = (p: SimProgress): void =>
+    void process.stderr.write(`sim: ${p.simulatedSeconds.toFixed(1)} s simulated, ${p.events} events, ${p.cpuSeconds.toFixed(1)} s CPU, ${p.waiting} still downloading\n`);
+  const result = simulate(config, args.progress ? progress : undefined);
   const label = `${sc.name}${args.peers ? `-${args.peers}` : ''}`;
   const about = `${sc.about}; seed ${args.seed}, max-holders ${args.maxHolders || 'all'}, ${args.adaptivePoll ? 'adaptive' : 'fixed 1 s'} polling, ${config.fileSize} B in parts of ${config.partLength} B`;
   if (args.json) process.stdout.write(`${JSON.stringify(jsonReport(label, result))}\n`);

@@ -174,8 +174,10 @@ export class FluidNetwork {
     for (const f of dst.downFlows) downs.push({ f, cap: upRoom(f), give: 0 });
     if (dst.down === Infinity) for (const d of downs) d.give = d.cap;
     else waterfill(dst.down, downs);
+    // A flow's claim on its uplink is its rate: a claim above it (the downlink took
+    // less) would keep that uplink's capacity from flows whose downlinks have room.
     for (const d of downs) {
-      if (d.give > d.f.upAlloc) d.f.upAlloc = d.give;
+      d.f.upAlloc = d.give;
       d.f.downAlloc = dst.down === Infinity ? Infinity : d.give;
       this.setRate(d.f, d.give);
     }
@@ -184,6 +186,7 @@ export class FluidNetwork {
       const f = u.f;
       if (f.dst === dst) continue;
       const rate = Math.min(f.upAlloc, downRoom(f, false));
+      f.upAlloc = rate;
       if (f.dst.down !== Infinity) f.downAlloc = rate;
       this.setRate(f, rate);
     }

@@ -1,27 +1,27 @@
 /**
- * One simulated peer: the downloader's loop (poll FCHU, pick with the real
- * picker, at most `maxPerOwner` requests per owner and `maxInFlight` in all,
- * back off after a choke or a failure, endgame, RPAD per part) and the
- * uploader's admission (the real choker: interest, vacancies, rounds; the
- * service's cap of uploadSlots + 1 peers served at once, and a choked request
- * waits `admissionWaitMs` for a slot, then is closed unanswered). Mirrors
- * src/peer/downloader.ts and src/peer/choke/service.ts, with the network and
- * the tracker modelled.
+ * One simulated peer. The downloader runs on the REAL OwnerSet (who holds what,
+ * back-off after a choke or a fault) and Schedule (flights, the incremental
+ * Availability, the picker), fed from FCHU answers as src/peer/download does:
+ * poll with the real poll policy, pump after every answer and every flight,
+ * first copy wins, RPAD per part. The uploader's admission is the choker
+ * service's with the real Choker (`admit`: work-conserving, uploadSlots + 1
+ * places, claims) and the source's real SeedSpread; a refused request is closed
+ * unanswered after `admissionWaitMs` (the peer's: 0, at once). Completed peers
+ * and seeds poll FCHU every swarmWatchMs for the choker (src/peer/index.ts) and
+ * every peer refreshes its LOGI every refreshMs. Only the network and the
+ * tracker's queue are modelled.
  */
-import { emptyBitmap, fullBitmap, hasPart, setPart } from '../src/protocol/index.js';
+import { emptyBitmap, formatHostPort, fullBitmap, hasPart, setPart } from '../src/protocol/index.js';
 import { nextPollInterval, pollDelay, pollNews } from '../src/peer/poll-policy.js';
 import type { SimEvent } from './events.js';
 import type { Flow, Host } from './network.js';
-import { type OwnerView, type SimChoker, newChoker, pick } from './real.js';
+import { type Flight, type HolderEntry, type Owner, type OwnerSet, type Schedule, type SimChoker, type SimSpread, crossCheckChance, newChoker, newDownloadState, newSpread, pickHolder } from './real.js';
+import type { TrackerKind } from './tracker.js';
 import type { PeerSpec, World } from './world.js';
 
-interface Owner {
-  readonly peer: SimPeer;
-  readonly view: { key: string; bitmap: Uint8Array; load: number; available: boolean };
-  failures: number;
-  backoffUntil: number;
-  listed: boolean;
-}
+const PORT = 5000;
+/** The fetch's promise: the schedule never awaits it (the simulator settles flights itself). */
+const NEVER: Promise<Buffer[]> = new Promise(() => undefined);
 
 /** One RETP from `from` to `to`, from connect to the last byte. */
 interface Request {
@@ -29,13 +29,15 @@ interface Request {
   readonly from: SimPeer;
   readonly to: SimPeer;
   readonly owner: Owner;
+  /** null for a cross-check copy (fetched outside the schedule, as heal.ts fetchCopy). */
+  readonly flight: Flight | null;
   flow: Flow | null;
   expiry: SimEvent | null;
   /** Settled (landed, failed or cancelled): later events for it do nothing. */
   over: boolean;
+  /** For a cross-check copy: who sent the part being checked. */
+  readonly supplier?: Owner;
 }
-
-const CHOKED_RETRY_MS = 1000;
 
 export class SimPeer {
   readonly key: string;
@@ -46,20 +48,22 @@ export class SimPeer {
   gone = false;
   uploaded = 0;
   downloaded = 0;
-  private readonly owners = new Map<SimPeer, Owner>();
-  private readonly inFlight = new Map<number, Map<SimPeer, Request>>();
-  private readonly inFlightKeys = new Map<number, Set<string>>();
-  private inFlightCount = 0;
+  private readonly owners: OwnerSet;
+  private readonly schedule: Schedule;
+  private readonly requests = new Map<Flight, Request>();
+  private readonly checking = new Set<Request>();
+  /** heal.ts: cross-checks done, and checks each owner passed. */
+  private checks = 0;
+  private readonly passed = new Map<string, number>();
   readonly choker: SimChoker | null;
+  private readonly spread: SimSpread | null;
   private readonly serving = new Map<string, number>();
   private readonly incoming = new Set<Request>();
   private readonly waiters = new Set<Request>();
   private polling = false;
   private pollMs: number;
   private wake: SimEvent | null = null;
-  private pollTimer: SimEvent | null = null;
-  private roundTimer: SimEvent | null = null;
-  private leaveTimer: SimEvent | null = null;
+  private readonly timers = new Set<SimEvent>();
 
   constructor(
     readonly index: number,
@@ -72,40 +76,108 @@ export class SimPeer {
     this.have = spec.seed ? fullBitmap(w.parts) : emptyBitmap(w.parts);
     if (spec.seed) this.haveCount = w.parts;
     this.choker = spec.freeRider ? null : newChoker(w.config.choker, w.random);
+    this.spread = spec.seed ? newSpread(w.parts) : null;
     this.pollMs = w.config.poll.minMs;
+    const t = w.config.download;
+    ({ owners: this.owners, schedule: this.schedule } = newDownloadState(
+      { now: () => w.q.now, random: w.random, maxPerOwner: t.maxPerOwner, maxBackoffMs: t.maxBackoffMs, isSelf: (a) => a.ip4 === this.ip4 },
+      { parts: w.parts, maxInFlight: t.maxInFlight, randomFirst: t.randomFirst, endgameCopies: t.endgameCopies, random: w.random },
+    ));
+  }
+
+  /**
+   * What a small message we send waits in our uplink's queue: a shaper's queue
+   * (tc tbf) that our uploads keep full while they run, empty otherwise.
+   */
+  queueMs(): number {
+    return this.host.upFlows.size > 0 ? this.w.config.uplinkQueueMs : 0;
+  }
+
+  /** A tracker request: its SYN and the request itself leave through our uplink's queue. */
+  private call(kind: TrackerKind, requestBytes: number, serve: () => number, onReply: () => void): void {
+    this.w.tracker.call(kind, requestBytes, serve, onReply, 2 * this.queueMs());
   }
 
   get complete(): boolean {
     return this.haveCount === this.w.parts;
   }
 
+  private timer(ms: number, fn: () => void): void {
+    const e = this.w.q.after(ms, () => {
+      this.timers.delete(e);
+      fn();
+    });
+    this.timers.add(e);
+  }
+
   // ---- life ---------------------------------------------------------------------------
 
   arrive(): void {
     const { w } = this;
-    this.session = w.tracker.registry.login({ ip4: this.ip4, ip6: '::' }, 5000);
+    this.session = w.tracker.registry.login({ ip4: this.ip4, ip6: '::' }, PORT);
     // LOGI as a request (the session is needed at once, so it is taken here and only counted).
-    w.tracker.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => {
+    this.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => {
       if (this.gone) return;
-      if (this.spec.seed) w.tracker.call('ADDR', 128, () => (w.tracker.registry.add(this.session, w.fileSize, w.partLength, w.md5), 12), () => undefined);
+      if (this.spec.seed) this.call('ADDR', 128, () => (w.tracker.registry.add(this.session, w.fileSize, w.partLength, w.md5), 12), () => this.watch());
       else this.poll();
     });
     if (this.choker) this.round();
-    if (this.spec.leaveAt !== undefined) this.leaveTimer = w.q.at(this.spec.leaveAt, () => this.leave());
+    if (w.config.refreshMs > 0) this.refresh();
+    if (this.spec.leaveAt !== undefined) this.timer(this.spec.leaveAt - w.q.now, () => this.leave());
   }
 
   leave(): void {
     if (this.gone) return;
     const { w } = this;
     this.gone = true;
-    for (const t of [this.pollTimer, this.roundTimer, this.leaveTimer]) if (t) t.cancelled = true;
+    for (const t of this.timers) t.cancelled = true;
+    this.timers.clear();
     if (this.wake) this.wake.cancelled = true;
     // Our downloads stop; our uploads break (the downloaders see a failed fetch).
-    for (const m of this.inFlight.values()) for (const r of m.values()) this.cancel(r);
+    for (const r of [...this.requests.values(), ...this.checking]) this.cancel(r);
     for (const r of [...this.incoming]) this.refuse(r, 'error');
     // LOGO; refused (NLOG) when we hold parts nobody else has: we leave anyway (the tracker still lists us).
-    w.tracker.call('LOGO', w.sizes.request.LOGO, () => (w.tracker.registry.logout(this.session), w.sizes.reply.ALOG), () => undefined);
+    this.call('LOGO', w.sizes.request.LOGO, () => (w.tracker.registry.logout(this.session), w.sizes.reply.ALOG), () => undefined);
     w.departed(this);
+  }
+
+  /** The idempotent LOGI every refreshMs (src/peer/index.ts): only tracker load here. */
+  private refresh(): void {
+    const { w } = this;
+    this.timer(w.config.refreshMs, () => {
+      this.call('LOGI', w.sizes.request.LOGI, () => w.sizes.reply.ALGI, () => undefined);
+      this.refresh();
+    });
+  }
+
+  /** While seeding, an FCHU every swarmWatchMs tells the choker who is complete and who never uploads. */
+  private watch(): void {
+    const { w } = this;
+    if (this.gone || !this.choker || !(w.config.swarmWatchMs > 0)) return;
+    this.timer(w.config.swarmWatchMs, () => {
+      let holders: { ip4: string; bitmap: Uint8Array }[] = [];
+      this.call(
+        'FCHU',
+        w.sizes.request.FCHU,
+        () => {
+          holders = w.tracker.registry.fetch(this.session, w.md5);
+          return w.sizes.afch(holders.length);
+        },
+        () => {
+          if (this.gone) return;
+          this.learnHolders(holders);
+          this.watch();
+        },
+      );
+    });
+  }
+
+  /** bandwidth/policy.ts learnHolders: the choker learns completeness and free riders. */
+  private learnHolders(holders: readonly { ip4: string; bitmap: Uint8Array }[]): void {
+    if (!this.choker) return;
+    const holdings = [];
+    for (const h of holders) if (h.ip4 !== this.ip4) holdings.push({ remote: this.w.byIp.get(h.ip4)!.key, bitmap: h.bitmap });
+    this.choker.holders(this.w.parts, holdings, this.w.q.now);
   }
 
   // ---- downloading ----------------------------------------------------------------------
@@ -115,7 +187,7 @@ export class SimPeer {
     const { w } = this;
     this.polling = true;
     let holders: { ip4: string; bitmap: Uint8Array }[] = [];
-    w.tracker.call(
+    this.call(
       'FCHU',
       w.sizes.request.FCHU,
       () => {
@@ -125,68 +197,45 @@ export class SimPeer {
       () => {
         this.polling = false;
         if (this.gone || this.complete) return;
+        this.learnHolders(holders);
         this.listed(holders);
         this.pump();
-        this.pollTimer = w.q.after(pollDelay(this.pollMs, w.random, w.config.poll), () => this.poll());
+        this.timer(pollDelay(this.pollMs, w.random, w.config.poll), () => this.poll());
       },
     );
   }
 
+  /** One FCHU answer, as Download.poll takes it: poll news, then OwnerSet.update. */
   private listed(holders: readonly { ip4: string; bitmap: Uint8Array }[]): void {
     const { w } = this;
+    // a snapshot, as a decoded AFCH would be (the registry's bitmaps change in place)
+    const entries: HolderEntry[] = holders.map((h) => ({ address: { ip4: h.ip4, ip6: '::' }, port: PORT, bitmap: Buffer.from(h.bitmap) }));
     if (w.config.poll.adaptive) {
       const known = new Map<string, Uint8Array>();
-      for (const o of this.owners.values()) if (o.listed) known.set(o.view.key, o.view.bitmap);
-      const answer = holders.filter((h) => h.ip4 !== this.ip4).map((h) => ({ key: w.byIp.get(h.ip4)!.key, bitmap: h.bitmap }));
-      const starving = this.inFlightCount === 0;
-      this.pollMs = nextPollInterval(this.pollMs, pollNews(known, answer, this.have, w.parts), starving, w.config.poll);
+      for (const o of this.owners.values()) if (o.listed && o.banned === null) known.set(o.key, o.bitmap);
+      const answer = entries.filter((h) => h.address.ip4 !== this.ip4).map((h) => ({ key: formatHostPort(h.address.ip4, h.port), bitmap: h.bitmap }));
+      this.pollMs = nextPollInterval(this.pollMs, pollNews(known, answer, this.have, w.parts), this.schedule.count === 0, w.config.poll);
     }
-    for (const o of this.owners.values()) o.listed = false;
-    for (const h of holders) {
-      const peer = w.byIp.get(h.ip4);
-      if (!peer || peer === this) continue;
-      const known = this.owners.get(peer);
-      // a snapshot, as a decoded AFCH would be (the registry's bitmaps change in place)
-      if (known) {
-        (known.view.bitmap as Buffer).set(h.bitmap);
-        known.listed = true;
-      } else {
-        this.owners.set(peer, { peer, view: { key: peer.key, bitmap: Buffer.from(h.bitmap), load: 0, available: true }, failures: 0, backoffUntil: 0, listed: true });
-      }
-    }
-    for (const [p, o] of this.owners) if (!o.listed && o.view.load === 0) this.owners.delete(p);
+    this.owners.update(entries, w.parts);
   }
 
-  /** Fills free request slots with the real picker's choices. */
+  /** Fills free request slots with the real schedule's (and picker's) choices. */
   pump(): void {
-    const { w } = this;
-    const t = w.config.download;
-    if (this.gone || this.complete || this.inFlightCount >= t.maxInFlight) return;
-    const now = w.q.now;
-    const views: OwnerView[] = [];
-    for (const o of this.owners.values()) {
-      if (!o.listed) continue;
-      o.view.available = o.view.load < t.maxPerOwner && o.backoffUntil <= now;
-      views.push(o.view);
+    if (this.gone || this.complete) return;
+    const now = this.w.q.now;
+    for (let pick = this.schedule.next(this.have, this.owners, now); pick; pick = this.schedule.next(this.have, this.owners, now)) {
+      this.w.picks++;
+      this.request(pick.part, this.owners.get(pick.owner)!);
     }
-    if (views.length === 0) return;
-    while (this.inFlightCount < t.maxInFlight) {
-      w.picks++;
-      const choice = pick({ parts: w.parts, have: this.have, inFlight: this.inFlightKeys, owners: views, randomFirst: t.randomFirst, endgameCopies: t.endgameCopies, random: w.random });
-      if (!choice) break;
-      const owner = this.owners.get(w.peers[Number(choice.owner)]!)!;
-      this.request(choice.part, owner);
-      owner.view.available = owner.view.load < t.maxPerOwner;
-    }
+    this.w.picks++;
     this.scheduleWake();
   }
 
   private scheduleWake(): void {
     if (this.wake && !this.wake.cancelled) return;
     const now = this.w.q.now;
-    let next = Infinity;
-    for (const o of this.owners.values()) if (o.backoffUntil > now) next = Math.min(next, o.backoffUntil);
-    if (next === Infinity) return;
+    const next = this.owners.nextWake(now);
+    if (next === null) return;
     this.wake = this.w.q.at(next + 5, () => {
       this.wake = null;
       this.pump();
@@ -195,58 +244,83 @@ export class SimPeer {
 
   private request(part: number, owner: Owner): void {
     const { w } = this;
-    const r: Request = { part, from: this, to: owner.peer, owner, flow: null, expiry: null, over: false };
-    let m = this.inFlight.get(part);
-    if (!m) this.inFlight.set(part, (m = new Map()));
-    m.set(owner.peer, r);
-    let keys = this.inFlightKeys.get(part);
-    if (!keys) this.inFlightKeys.set(part, (keys = new Set()));
-    keys.add(owner.view.key);
-    owner.view.load++;
-    this.inFlightCount++;
-    // A new connection per part (the server closes after its reply): connect, then RETP.
-    w.q.after(3 * w.config.latencyMs + w.config.setupMs, () => r.to.retp(r));
+    const to = w.byIp.get(owner.address.ip4)!;
+    const flight: Flight = { part, owner, handle: { done: NEVER, cancel: () => this.cancel(r) }, cancelled: false };
+    const r: Request = { part, from: this, to, owner, flight, flow: null, expiry: null, over: false };
+    this.requests.set(flight, r);
+    this.schedule.add(flight);
+    // A new connection per part (the server closes after its reply): SYN and then the
+    // RETP leave through our uplink's queue, the SYN-ACK through the owner's.
+    w.q.after(3 * w.config.latencyMs + w.config.setupMs + 2 * this.queueMs() + to.queueMs(), () => r.to.retp(r));
+  }
+
+  /** heal.ts afterAccept: maybe fetch a second copy of `part` from another owner (idle ones first). */
+  private maybeCheck(part: number, supplier: Owner): void {
+    const { w } = this;
+    const share = w.config.download.crossCheckShare;
+    if (!(share > 0) || w.random() >= crossCheckChance(this.passed.get(supplier.key) ?? 0, w.parts, this.checks, share)) return;
+    const now = w.q.now;
+    const candidates = [...this.owners.values()].filter((o) => o.listed && o.banned === null && o !== supplier && hasPart(o.bitmap, part));
+    const idle = candidates.filter((o) => this.owners.available(o, now));
+    const other = pickHolder(idle.length > 0 ? idle : candidates, w.random);
+    if (!other) return;
+    this.checks++;
+    const to = w.byIp.get(other.address.ip4)!;
+    const r: Request = { part, from: this, to, owner: other, flight: null, flow: null, expiry: null, over: false, supplier };
+    other.load++;
+    this.checking.add(r);
+    w.q.after(3 * w.config.latencyMs + w.config.setupMs + 2 * this.queueMs() + to.queueMs(), () => r.to.retp(r));
   }
 
   /** The request is over for us (landed, failed, cancelled): free its slot. */
   private settle(r: Request): void {
     r.over = true;
-    r.owner.view.load--;
-    this.inFlightCount--;
-    const m = this.inFlight.get(r.part);
-    m?.delete(r.to);
-    if (m && m.size === 0) this.inFlight.delete(r.part);
-    const keys = this.inFlightKeys.get(r.part);
-    keys?.delete(r.to.key);
-    if (keys && keys.size === 0) this.inFlightKeys.delete(r.part);
+    if (r.flight) {
+      this.requests.delete(r.flight);
+      this.schedule.remove(r.flight);
+    } else {
+      this.checking.delete(r);
+      r.owner.load--;
+    }
   }
 
   private cancel(r: Request): void {
     if (r.over) return;
+    if (r.flight) r.flight.cancelled = true;
     this.settle(r);
     r.to.dropIncoming(r);
   }
 
-  /** The whole part has arrived. */
+  /** The whole part has arrived (Download.accept). */
   landed(r: Request): void {
     if (r.over) return;
     const { w } = this;
-    this.settle(r);
     const bytes = w.partBytes(r.part);
-    if (this.gone) return;
+    if (this.gone) return this.settle(r);
+    if (!r.flight) {
+      // a cross-check copy: the swarm is honest, so the digests agree and both owners pass
+      this.settle(r);
+      w.checked += bytes;
+      for (const key of [r.supplier!.key, r.owner.key]) this.passed.set(key, (this.passed.get(key) ?? 0) + 1);
+      return this.pump();
+    }
     if (hasPart(this.have, r.part)) {
       w.wasted += bytes;
+      this.settle(r);
     } else {
       setPart(this.have, r.part);
       this.haveCount++;
-      r.owner.failures = 0;
       // first copy wins: the other endgame requests for this part stop
-      for (const other of [...(this.inFlight.get(r.part)?.values() ?? [])]) this.cancel(other);
-      w.tracker.call('RPAD', w.sizes.request.RPAD, () => (w.tracker.registry.reportPart(this.session, w.md5, r.part), w.sizes.reply.APAD), () => undefined);
+      this.schedule.cancelOthers(r.part, r.flight);
+      this.owners.succeeded(r.owner);
+      this.settle(r);
+      this.maybeCheck(r.part, r.owner);
+      this.call('RPAD', w.sizes.request.RPAD, () => (w.tracker.registry.reportPart(this.session, w.md5, r.part), w.sizes.reply.APAD), () => undefined);
       if (this.complete) {
         this.doneAt = w.q.now;
         w.completed(this);
-        for (const m of this.inFlight.values()) for (const o of [...m.values()]) this.cancel(o);
+        for (const o of [...this.requests.values()]) this.cancel(o);
+        this.timer(0, () => this.watch());
         return;
       }
     }
@@ -257,56 +331,47 @@ export class SimPeer {
     if (r.over) return;
     const { w } = this;
     this.settle(r);
-    const now = w.q.now;
-    const o = r.owner;
+    // a cross-check that failed is only logged (heal.ts): no back-off
+    if (!r.flight) return this.pump();
     if (why === 'choked') {
       w.choked++;
-      o.backoffUntil = Math.max(o.backoffUntil, now + CHOKED_RETRY_MS + Math.floor(w.random() * CHOKED_RETRY_MS));
+      this.owners.choked(r.owner);
     } else {
-      o.failures++;
-      o.backoffUntil = now + Math.min(w.config.download.maxBackoffMs, 500 * 2 ** (o.failures - 1));
+      this.owners.faulted(r.owner);
     }
     this.pump();
   }
 
   // ---- uploading ------------------------------------------------------------------------
 
-  /** A RETP arrives. */
+  /** A RETP arrives (uploader.ts, then bandwidth/policy.ts admission, then ChokerService.admit). */
   retp(r: Request): void {
     if (r.over) return;
     if (this.gone || !this.choker || !hasPart(this.have, r.part)) return this.refuse(r, 'error');
-    this.incoming.add(r);
+    const c = this.choker;
     const now = this.w.q.now;
-    this.choker.requested(r.from.key, now);
-    if (this.mayServe(r.from.key, now)) return this.serve(r);
+    this.incoming.add(r);
+    // Seed spreading is for contention only: a duplicate part is refused when serving it would take the last free place.
+    if (this.spread && this.serving.size >= c.places() - 1 && this.spread.refuse(r.part, r.from.key)) return this.refuse(r, 'choked');
+    c.requested(r.from.key, now);
+    // Finished downloading: seeding rules from now on, not at the next round.
+    if (c.mode === 'downloading' && this.complete) this.rechoke();
+    if (c.admit(r.from.key, now, this.serving)) return this.serve(r);
+    if (!(this.w.config.choker.admissionWaitMs > 0)) return this.refuse(r, 'choked');
     this.waiters.add(r);
-    let waited = 0;
-    const expire = (): void => {
-      waited += this.w.config.choker.admissionWaitMs;
-      const c = this.choker!;
-      if (c.isUnchoked(r.from.key) && !this.mayServe(r.from.key, this.w.q.now) && waited < 4 * this.w.config.choker.admissionWaitMs) {
-        r.expiry = this.w.q.after(this.w.config.choker.admissionWaitMs, expire);
-        return;
-      }
+    r.expiry = this.w.q.after(this.w.config.choker.admissionWaitMs, () => {
+      r.expiry = null;
       this.waiters.delete(r);
-      if (this.mayServe(r.from.key, this.w.q.now)) this.serve(r);
-      else this.refuse(r, 'choked');
-    };
-    r.expiry = this.w.q.after(this.w.config.choker.admissionWaitMs, expire);
+      this.refuse(r, 'choked');
+    });
   }
 
-  private readonly busy = (remote: string): boolean => (this.serving.get(remote) ?? 0) > 0;
-
-  /** As ChokerService.mayServe: unchoked (or takes a vacancy), and at most uploadSlots + 1 peers served. */
-  private mayServe(remote: string, now: number): boolean {
-    const c = this.choker!;
-    if (!c.claimVacancy(remote, now, this.busy)) return false;
-    return this.busy(remote) || this.serving.size < c.uploadSlots + 1;
-  }
-
+  /** ChokerService.grant, then the transfer. */
   private serve(r: Request): void {
     const { w } = this;
     if (r.expiry) r.expiry.cancelled = true;
+    this.choker!.gave(r.from.key, r.part, w.q.now);
+    this.spread?.admitted(r.part, r.from.key);
     this.serving.set(r.from.key, (this.serving.get(r.from.key) ?? 0) + 1);
     const bytes = w.sizes.arep(w.partBytes(r.part));
     const from = r.from;
@@ -323,19 +388,20 @@ export class SimPeer {
       },
       () => {
         this.release(r);
-        w.q.after(w.config.latencyMs, () => from.landed(r));
+        // the last bytes still sit in our uplink's queue (the fluid rate is the shaper's)
+        w.q.after(w.config.latencyMs + w.config.uplinkQueueMs, () => from.landed(r));
       },
     );
   }
 
   private release(r: Request): void {
     if (!this.incoming.delete(r)) return;
-    const n = (this.serving.get(r.from.key) ?? 1) - 1;
     if (r.flow) {
+      const n = (this.serving.get(r.from.key) ?? 1) - 1;
       if (n <= 0) this.serving.delete(r.from.key);
       else this.serving.set(r.from.key, n);
+      this.wakeWaiters();
     }
-    this.wakeWaiters();
   }
 
   /** The downloader hung up (endgame copy won elsewhere, or it left). */
@@ -353,37 +419,33 @@ export class SimPeer {
     this.waiters.delete(r);
     if (r.flow && !r.flow.finished) this.w.wasted += this.w.net.cancel(r.flow);
     if (this.incoming.has(r)) this.release(r);
-    this.w.q.after(this.w.config.latencyMs, () => r.from.failed(r, why));
+    this.w.q.after(this.w.config.latencyMs + this.queueMs(), () => r.from.failed(r, why));
   }
 
-  /**
-   * As the service's wakeWaiters: every waiter that may be served now is, first
-   * come first served. A remote refused once stays refused until someone is
-   * served (nothing else in the pass changes the choker's answer), so its other
-   * waiters are not asked again: the pass is O(waiters), not O(waiters x slots).
-   */
+  /** ChokerService.wakeWaiters: every held request that may be served now is, best priority first, then first come. */
   private wakeWaiters(): void {
     if (this.waiters.size === 0 || this.gone) return;
+    const c = this.choker!;
     const now = this.w.q.now;
-    let refused = new Set<string>();
-    for (const r of this.waiters) {
-      if (refused.has(r.from.key)) continue;
-      if (this.mayServe(r.from.key, now)) {
+    const order = [...this.waiters].map((r, i) => ({ r, i, p: c.priority(r.from.key, now) }));
+    order.sort((a, b) => a.p - b.p || a.i - b.i);
+    for (const { r } of order) {
+      if (c.admit(r.from.key, now, this.serving)) {
         this.waiters.delete(r);
         this.serve(r);
-        refused = new Set();
-      } else {
-        refused.add(r.from.key);
       }
     }
   }
 
+  private rechoke(): void {
+    this.w.net.flush(this.host);
+    this.choker!.round(this.w.q.now, this.complete ? 'seeding' : 'downloading');
+    this.wakeWaiters();
+  }
+
   private round(): void {
     if (this.gone || !this.choker) return;
-    const { w } = this;
-    w.net.flush(this.host);
-    this.choker.round(w.q.now);
-    this.wakeWaiters();
-    this.roundTimer = w.q.after(this.choker.rechokeIntervalMs, () => this.round());
+    this.rechoke();
+    this.timer(this.choker.rechokeIntervalMs, () => this.round());
   }
 }

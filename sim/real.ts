@@ -1,14 +1,23 @@
 /**
  * The one file that knows the signatures of the real modules the simulator
- * drives: the picker, the choker (and through it the ranking), the token bucket,
+ * drives: the downloader's owners and schedule (and through them the picker), the choker (and through it the ranking), the token bucket,
  * the tracker registry with the memory store, the codec (for message sizes) and
  * bench:swarm's fluid bound. When one of them changes shape, only this adapter
  * changes.
  *
  * Functions called (the report lists them too):
- *  * src/peer/picker.ts            pickPart(input)
+ *  * src/peer/picker.ts            pickPart and Availability, through Schedule below
+ *  * src/peer/download/owners.ts   new OwnerSet(options, onBitmap); .update, .available,
+ *                                  .choked, .faulted, .succeeded, .nextWake (the downloader's
+ *                                  owners, back-off after chokes and faults)
+ *  * src/peer/download/schedule.ts new Schedule(options); .bitmapChanged (the incremental
+ *                                  Availability), .next (pickPart), .add, .remove, .cancelOthers
+ *  * src/peer/bandwidth/spread.ts  new SeedSpread(origin); .refuse, .admitted (the source's seed spreading)
+ *  * src/peer/download/blame.ts    checkChance, pickOne, CHECK_DEFAULTS (which parts are cross-checked, against whom)
+ *  * src/peer/config.ts            PEER_DEFAULTS (the downloader's limits and poll bounds)
  *  * src/peer/choke/choker.ts      new Choker(options, random); .requested, .uploaded,
- *                                  .downloaded, .claimVacancy, .roundAt, .isUnchoked, .forget
+ *                                  .downloaded, .admit, .priority, .gave, .holders, .places,
+ *                                  .roundAt, .forget
  *                                  (ranking.ts rank / pickWeighted run inside roundAt)
  *  * src/peer/bandwidth/token-bucket.ts  new TokenBucket({ rate, burst }, now); .delayFor, .tryTake
  *  * src/tracker/registry.ts       new Registry({ store, now, newId, maxHolders, random });
@@ -21,27 +30,66 @@ import { fluidModel } from '../bench/swarm.js';
 import { Choker, type ChokerOptions } from '../src/peer/choke/choker.js';
 import type { ChokeMode } from '../src/peer/choke/ranking.js';
 import { TokenBucket, defaultBurst } from '../src/peer/bandwidth/token-bucket.js';
-import { type OwnerView, type Pick, pickPart } from '../src/peer/picker.js';
+import { PEER_DEFAULTS } from '../src/peer/config.js';
+import { type Flight, Schedule, type ScheduleOptions } from '../src/peer/download/schedule.js';
+import { type HolderEntry, type Owner, OwnerSet, type OwnerSetOptions } from '../src/peer/download/owners.js';
+import { SeedSpread } from '../src/peer/bandwidth/spread.js';
+import { REFUSAL_HOLD_MS } from '../src/peer/bandwidth/policy.js';
+import type { Holding } from '../src/peer/choke/record.js';
+import { CHECK_DEFAULTS, checkChance, pickOne } from '../src/peer/download/blame.js';
 import { type Message, type PeerAddress, emptyBitmap, encodeMessage } from '../src/protocol/index.js';
 import { MemoryStore } from '../src/tracker/memory-store.js';
 import { Registry } from '../src/tracker/registry.js';
 
-export type { OwnerView, Pick, ChokeMode };
+export type { ChokeMode, Flight, Owner, HolderEntry, Holding };
 
-// ---- picker -------------------------------------------------------------------------
+// ---- the downloader's owners and schedule (the real ones) ---------------------------
 
-export interface PickArgs {
-  parts: number;
-  have: Uint8Array;
-  inFlight: ReadonlyMap<number, ReadonlySet<string>>;
-  owners: readonly OwnerView[];
-  randomFirst: number;
-  endgameCopies: number;
-  random: () => number;
+/** The downloader's own defaults (src/peer/config.ts): limits, back-off cap, poll bounds. */
+export const PEER_DOWNLOAD = {
+  maxPerOwner: PEER_DEFAULTS.maxPerOwner,
+  maxInFlight: PEER_DEFAULTS.maxInFlight,
+  randomFirst: PEER_DEFAULTS.randomFirst,
+  endgameCopies: PEER_DEFAULTS.endgameCopies,
+  maxBackoffMs: PEER_DEFAULTS.maxBackoffMs,
+  pollMs: PEER_DEFAULTS.pollMs,
+  pollMaxMs: PEER_DEFAULTS.pollMaxMs,
+  refreshMs: PEER_DEFAULTS.refreshMs,
+  swarmWatchMs: PEER_DEFAULTS.swarmWatchMs,
+  crossCheckShare: PEER_DEFAULTS.crossCheckShare,
+} as const;
+
+/** heal.ts afterAccept: the chance that a part just taken from an owner that passed `passed` checks is cross-checked. */
+export function crossCheckChance(passed: number, parts: number, checks: number, share: number): number {
+  return checkChance({ passed, disputed: false }, { parts, checks }, { ...CHECK_DEFAULTS, share });
 }
 
-export function pick(args: PickArgs): Pick | null {
-  return pickPart(args);
+/** heal.ts pickHolder's draw: one of `candidates` at random, or null. */
+export function pickHolder<T>(candidates: readonly T[], random: () => number): T | null {
+  return pickOne(candidates, random);
+}
+
+/** How long the peer holds a refused request before closing it (0: at once). */
+export const PEER_REFUSAL_HOLD_MS = REFUSAL_HOLD_MS;
+
+/** The download's OwnerSet, its bitmaps feeding the Schedule's incremental Availability. */
+export function newDownloadState(owners: Omit<OwnerSetOptions, 'maxPerOwner' | 'maxBackoffMs'> & { maxPerOwner: number; maxBackoffMs: number }, schedule: ScheduleOptions): { owners: OwnerSet; schedule: Schedule } {
+  const s = new Schedule(schedule);
+  const o = new OwnerSet(owners, (owner, before, after) => s.bitmapChanged(owner, before, after));
+  return { owners: o, schedule: s };
+}
+
+export type { OwnerSet, Schedule };
+
+/** The source's seed spreading (src/peer/bandwidth/spread.ts), for one file of `parts` parts. */
+export interface SimSpread {
+  refuse(part: number, remote: string): boolean;
+  admitted(part: number, remote: string): void;
+}
+
+export function newSpread(parts: number): SimSpread {
+  const s = new SeedSpread(() => parts);
+  return { refuse: (p, r) => s.refuse('sim', p, r), admitted: (p, r) => s.admitted('sim', p, r) };
 }
 
 // ---- choker -------------------------------------------------------------------------
@@ -51,9 +99,15 @@ export interface SimChoker {
   requested(remote: string, now: number): void;
   uploaded(remote: string, bytes: number, now: number): void;
   downloaded(remote: string, bytes: number, now: number): void;
-  claimVacancy(remote: string, now: number, busy: (holder: string) => boolean): boolean;
-  round(now: number): void;
-  isUnchoked(remote: string): boolean;
+  /** choker.admit: may `remote` be served now, given who is being served (remote -> requests). */
+  admit(remote: string, now: number, serving: ReadonlyMap<string, number>): boolean;
+  priority(remote: string, now: number): number;
+  gave(remote: string, part: number, now: number): void;
+  /** One holder list (an FCHU answer, ourselves excluded). */
+  holders(parts: number, holdings: readonly Holding[], now: number): void;
+  places(): number;
+  readonly mode: ChokeMode;
+  round(now: number, mode: ChokeMode): void;
   forget(remote: string): void;
   readonly uploadSlots: number;
   readonly rechokeIntervalMs: number;
@@ -65,10 +119,16 @@ export function newChoker(options: Partial<ChokerOptions>, random: () => number)
     requested: (r, now) => c.requested(r, now),
     uploaded: (r, b, now) => c.uploaded(r, b, now),
     downloaded: (r, b, now) => c.downloaded(r, b, now),
-    claimVacancy: (r, now, busy) => c.claimVacancy(r, now, busy),
-    // the service's default: mode from autoMode(now)
-    round: (now) => void c.roundAt(now),
-    isUnchoked: (r) => c.isUnchoked(r),
+    admit: (r, now, serving) => c.admit(r, now, serving),
+    priority: (r, now) => c.priority(r, now),
+    gave: (r, part, now) => c.gave(r, 'sim', part, now),
+    holders: (parts, holdings, now) => void c.holders('sim', parts, holdings, now),
+    places: () => c.places(),
+    get mode() {
+      return c.mode;
+    },
+    // the peer passes the mode (downloading() in src/peer/index.ts), not autoMode
+    round: (now, mode) => void c.roundAt(now, mode),
     forget: (r) => c.forget(r),
     uploadSlots: c.options.uploadSlots,
     rechokeIntervalMs: c.options.rechokeIntervalMs,

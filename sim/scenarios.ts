@@ -6,6 +6,7 @@
 import { seededRandom } from '../scripts/lib/random.js';
 import { DEFAULT_POLL_POLICY } from '../src/peer/poll-policy.js';
 import { DEFAULT_CHOKER_OPTIONS } from '../src/peer/choke/choker.js';
+import { PEER_DOWNLOAD, PEER_REFUSAL_HOLD_MS } from './real.js';
 import { DOWNLOAD_DEFAULTS, type PeerSpec, type SimConfig } from './world.js';
 
 const KiB = 1024;
@@ -31,12 +32,23 @@ export interface Scenario {
   build(k: ScenarioKnobs): SimConfig;
 }
 
-/** The loopback of bench:swarm: next to no latency, a small cost per connection. */
-const LOOPBACK = { latencyMs: 0.05, setupMs: 1 };
-/** A campus or data-centre network. */
-const WAN = { latencyMs: 10, setupMs: 1 };
+interface Net {
+  latencyMs: number;
+  setupMs: number;
+  uplinkQueueMs: number;
+}
+/** bench:swarm on loopback, rates limited in the peers (token buckets, no queue): next to no latency, a small cost per connection. */
+const LOOPBACK: Net = { latencyMs: 0.05, setupMs: 1, uplinkQueueMs: 0 };
+/**
+ * bench:swarm --netns --limit-mode tc: veth pairs (next to no latency), and each
+ * uplink shaped by a tbf whose queue holds up to 100 ms (scripts/lib/netns.ts
+ * tbfArgs), kept full by the uploads' TCP.
+ */
+const NETNS_TC: Net = { ...LOOPBACK, uplinkQueueMs: 100 };
+/** A campus or data-centre network (no uplink queue modelled). */
+const WAN: Net = { latencyMs: 10, setupMs: 1, uplinkQueueMs: 0 };
 
-function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: { latencyMs: number; setupMs: number }, partLength = 256 * KiB): SimConfig {
+function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: Net, partLength = 256 * KiB): SimConfig {
   fileSize = k.size ?? fileSize;
   const est = fileSize / Math.max(1, peers[0]!.up);
   return {
@@ -46,9 +58,15 @@ function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: { late
     ...net,
     // bench:tracker: ~9 500 FCHU/s on this machine; a 1 Gbit/s uplink
     tracker: { requestsPerSec: 9500, egressBytesPerSec: 125_000_000, maxHolders: k.maxHolders },
-    poll: { ...DEFAULT_POLL_POLICY, jitter: k.adaptivePoll ? DEFAULT_POLL_POLICY.jitter : 0, adaptive: k.adaptivePoll },
+    // adaptive: the downloader's policy with its bounds (--poll-interval 1 s .. --poll-max 8 s); fixed: every 1 s
+    poll: k.adaptivePoll
+      ? { ...DEFAULT_POLL_POLICY, minMs: PEER_DOWNLOAD.pollMs, maxMs: PEER_DOWNLOAD.pollMaxMs, adaptive: true }
+      : { ...DEFAULT_POLL_POLICY, minMs: PEER_DOWNLOAD.pollMs, jitter: 0, adaptive: false },
     download: DOWNLOAD_DEFAULTS,
-    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: 2000 },
+    // the peer's: a refused request is closed at once (REFUSAL_HOLD_MS)
+    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: PEER_REFUSAL_HOLD_MS },
+    refreshMs: PEER_DOWNLOAD.refreshMs,
+    swarmWatchMs: PEER_DOWNLOAD.swarmWatchMs,
     seed: k.seed,
     limitMs: Math.max(600_000, 40 * est * 1000),
     binMs: 1000,
@@ -74,18 +92,18 @@ function poissonArrivals(n: number, meanGapMs: number, seedValue: number): numbe
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 's1',
-    about: '32 MiB, 1 seed at 2 MiB/s, 8 leechers at 1 MiB/s up (bench:swarm S1; D_min 25.6 s)',
-    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB))], LOOPBACK),
+    about: '32 MiB, 1 seed at 2 MiB/s, 8 leechers at 1 MiB/s up (bench:swarm --netns --limit-mode tc S1; D_min 25.6 s)',
+    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB))], NETNS_TC),
   },
   {
     name: 's2',
     about: '64 MiB, 1 seed at 4 MiB/s, 16 leechers at 1 MiB/s up (D_min 51.2 s)',
-    build: (k) => base(k, 64 * MiB, [seed(4 * MiB), ...many(k.peers ?? 16, () => leecher(MiB))], LOOPBACK),
+    build: (k) => base(k, 64 * MiB, [seed(4 * MiB), ...many(k.peers ?? 16, () => leecher(MiB))], NETNS_TC),
   },
   {
     name: 's3',
     about: 'S1 plus 2 free riders (D_min 32 s)',
-    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB)), leecher(0, Infinity, 0, { freeRider: true }), leecher(0, Infinity, 0, { freeRider: true })], LOOPBACK),
+    build: (k) => base(k, 32 * MiB, [seed(2 * MiB), ...many(k.peers ?? 8, () => leecher(MiB)), leecher(0, Infinity, 0, { freeRider: true }), leecher(0, Infinity, 0, { freeRider: true })], NETNS_TC),
   },
   {
     name: 'bench-default',

@@ -32,6 +32,8 @@ export interface SimResult {
   readonly dMin: number;
   readonly endSeconds: number;
   readonly wastedBytes: number;
+  /** Cross-check copies (heal.ts), bytes. */
+  readonly checkedBytes: number;
   readonly deliveredBytes: number;
   readonly choked: number;
   readonly picks: number;
@@ -59,7 +61,17 @@ function addressOf(i: number): string {
   return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 }
 
-export function simulate(config: SimConfig): SimResult {
+/** How far a run has got (for `--progress`: long runs can be timed and extrapolated). */
+export interface SimProgress {
+  readonly simulatedSeconds: number;
+  readonly events: number;
+  readonly cpuSeconds: number;
+  /** Downloaders still waiting to complete. */
+  readonly waiting: number;
+}
+
+/** `onProgress` is told every `everyEvents` events; it schedules nothing, so the run is the same with or without it. */
+export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => void, everyEvents = 500_000): SimResult {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   if (config.peers.length > 1 << 24) throw new RangeError('at most 2^24 peers');
@@ -88,6 +100,7 @@ export function simulate(config: SimConfig): SimResult {
     byIp,
     partBytes: (p) => Math.min(config.partLength, config.fileSize - p * config.partLength),
     wasted: 0,
+    checked: 0,
     choked: 0,
     picks: 0,
     delivered: new Series(config.binMs),
@@ -105,7 +118,15 @@ export function simulate(config: SimConfig): SimResult {
     byIp.set(peer.ip4, peer);
     q.at(spec.arriveAt, () => peer.arrive());
   });
-  q.run(config.limitMs, () => waiting <= 0);
+  let reported = 0;
+  q.run(config.limitMs, () => {
+    if (onProgress && q.processed - reported >= everyEvents) {
+      reported = q.processed;
+      const c = process.cpuUsage(cpu0);
+      onProgress({ simulatedSeconds: q.now / 1000, events: q.processed, cpuSeconds: (c.user + c.system) / 1e6, waiting });
+    }
+    return waiting <= 0;
+  });
   const endMs = q.now;
   // let the last RPADs reach the tracker (their replies change nothing)
   q.run(Math.min(config.limitMs, endMs + 1000));
@@ -144,6 +165,7 @@ export function simulate(config: SimConfig): SimResult {
     dMin,
     endSeconds,
     wastedBytes: world.wasted,
+    checkedBytes: world.checked,
     deliveredBytes: world.delivered.total(),
     choked: world.choked,
     picks: world.picks,

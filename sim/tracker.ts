@@ -54,9 +54,9 @@ export class SimTracker {
     this.egress = newBucket(budget.egressBytesPerSec, 0);
   }
 
-  /** A client sends a request now (a new connection: one round trip, then the request). */
-  call(kind: TrackerKind, requestBytes: number, serve: () => number, onReply: () => void): void {
-    this.q.after(3 * this.latencyMs, () => {
+  /** A client sends a request now (a new connection: one round trip, then the request; `sendDelayMs`: its uplink's queue). */
+  call(kind: TrackerKind, requestBytes: number, serve: () => number, onReply: () => void, sendDelayMs = 0): void {
+    this.q.after(3 * this.latencyMs + sendDelayMs, () => {
       this.queue.push({ p: { kind, requestBytes, serve, onReply }, arrived: this.q.now });
       if (!this.busy) this.next();
     });

@@ -4,7 +4,7 @@ import type { PollPolicyOptions } from '../src/peer/poll-policy.js';
 import type { EventQueue } from './events.js';
 import type { FluidNetwork } from './network.js';
 import type { SimPeer } from './peer.js';
-import type { WireSizes } from './real.js';
+import { PEER_DOWNLOAD, type WireSizes } from './real.js';
 import type { Series } from './stats.js';
 import type { SimTracker, TrackerBudget } from './tracker.js';
 
@@ -31,6 +31,8 @@ export interface DownloadModel {
   readonly randomFirst: number;
   readonly endgameCopies: number;
   readonly maxBackoffMs: number;
+  /** Share of the parts cross-checked against a second owner (heal.ts; 0: none). */
+  readonly crossCheckShare: number;
 }
 
 export interface SimConfig {
@@ -41,11 +43,22 @@ export interface SimConfig {
   readonly latencyMs: number;
   /** Extra cost of each new connection (accept, process start of a request), ms. */
   readonly setupMs: number;
+  /**
+   * How long a message waits behind our own uploads in a busy uplink's queue, ms:
+   * bench:swarm --netns --limit-mode tc shapes each uplink with a tbf whose queue
+   * holds up to 100 ms (scripts/lib/netns.ts tbfArgs), and TCP keeps it full.
+   * 0: no queue (the fluid rate alone).
+   */
+  readonly uplinkQueueMs: number;
   readonly tracker: TrackerBudget & { readonly maxHolders: number };
   /** FCHU polling: fixed at minMs, or adaptive (src/peer/poll-policy.ts). */
   readonly poll: PollPolicyOptions & { readonly adaptive: boolean };
   readonly download: DownloadModel;
   readonly choker: Partial<ChokerOptions> & { readonly admissionWaitMs: number };
+  /** The idempotent LOGI every this long (0: none), as src/peer/index.ts. */
+  readonly refreshMs: number;
+  /** A complete peer's FCHU every this long for its choker (0: none), as src/peer/index.ts. */
+  readonly swarmWatchMs: number;
   readonly seed: number;
   /** Simulated time limit, ms. */
   readonly limitMs: number;
@@ -53,8 +66,15 @@ export interface SimConfig {
   readonly binMs: number;
 }
 
-/** The defaults of src/peer/downloader.ts (DEFAULT_TUNING). */
-export const DOWNLOAD_DEFAULTS: DownloadModel = { maxPerOwner: 4, maxInFlight: 12, randomFirst: 4, endgameCopies: 2, maxBackoffMs: 10_000 };
+/** The peer's own defaults (src/peer/config.ts PEER_DEFAULTS). */
+export const DOWNLOAD_DEFAULTS: DownloadModel = {
+  maxPerOwner: PEER_DOWNLOAD.maxPerOwner,
+  maxInFlight: PEER_DOWNLOAD.maxInFlight,
+  randomFirst: PEER_DOWNLOAD.randomFirst,
+  endgameCopies: PEER_DOWNLOAD.endgameCopies,
+  maxBackoffMs: PEER_DOWNLOAD.maxBackoffMs,
+  crossCheckShare: PEER_DOWNLOAD.crossCheckShare,
+};
 
 export interface World {
   readonly config: SimConfig;
@@ -72,6 +92,8 @@ export interface World {
   partBytes(part: number): number;
   /** Bytes moved for nothing: endgame duplicates, transfers cut off. */
   wasted: number;
+  /** Bytes fetched again to cross-check a part (heal.ts). */
+  checked: number;
   choked: number;
   picks: number;
   readonly delivered: Series;

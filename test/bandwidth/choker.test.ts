@@ -487,3 +487,33 @@ describe('ChokerService (UploadAdmission + TrafficRecorder, fake timers)', () =>
     svc.stop();
   });
 });
+
+test('claims expire after claimMs whatever order the clock gave them (a clock that goes back included)', () => {
+  const c = new Choker({ uploadSlots: 1, claimMs: 1000 }, seededRandom(1));
+  const full = new Set(['a', 'b']);
+  c.requested('x', 5000);
+  assert.equal(c.admit('x', 5000, full), false);
+  c.requested('y', 1000);
+  assert.equal(c.admit('y', 1000, full), false);
+  // y's claim (1000) is over at 2100, x's (5000) is not
+  assert.deepEqual(c.claimants(2100), ['x']);
+  // in clock order, the expired ones go first and the rest stay
+  const d = new Choker({ uploadSlots: 1, claimMs: 1000 }, seededRandom(1));
+  for (const [r, t] of [['p', 0], ['q', 500], ['r', 900]] as const) {
+    d.requested(r, t);
+    assert.equal(d.admit(r, t, full), false);
+  }
+  assert.deepEqual(d.claimants(1600).sort(), ['r']);
+});
+
+test('a claimant with a slot is ahead of one without: the free place is kept for it', () => {
+  const c = new Choker({ uploadSlots: 1, claimMs: 1000 }, seededRandom(1));
+  c.requested('s', 0);
+  assert.equal(c.claimVacancy('s', 0), true); // s holds the regular slot
+  // every place taken: s is refused and claims the next one
+  assert.equal(c.admit('s', 10, new Set(['a', 'b'])), false);
+  // one place frees: o (no slot) may not take it while s's claim stands
+  c.requested('o', 20);
+  assert.equal(c.admit('o', 20, new Set(['a'])), false);
+  assert.equal(c.admit('s', 30, new Set(['a'])), true);
+});

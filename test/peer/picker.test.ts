@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type OwnerView, type PickInput, pickPart } from '../../src/peer/picker.js';
+import fc from 'fast-check';
+import { Availability, type OwnerView, type PickInput, availability, pickPart } from '../../src/peer/picker.js';
 import { bitmapFromParts, emptyBitmap, fullBitmap } from '../../src/protocol/index.js';
 import { seededRandom as seeded } from '../support/random.js';
 
@@ -141,4 +142,37 @@ test('owner for a part: among equally loaded holders, the one holding the fewest
   // Load still comes first: a busier light owner loses to an idle seed.
   const busy = [owner('s', fullBitmap(parts)), owner('l', bitmapFromParts(parts, [2]), 1), owner('c', bitmapFromParts(parts, [0, 1, 3]), 1)];
   assert.equal(pickPart(input({ parts, owners: busy }))!.owner, 's');
+});
+
+test('property: picks with the incremental Availability (owners coming, changing, going) equal picks that recount it', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), fc.integer({ min: 0, max: 4 }), fc.boolean()), { minLength: 1, maxLength: 30 }),
+      fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.integer(),
+      (parts, steps, haveBits, randomFirst, seed) => {
+        // Each step sets owner k's bitmap (or removes it), as FCHU answers do; Availability follows.
+        const counts = new Availability(parts);
+        const current = new Map<string, OwnerView>();
+        for (const [k, bits, load, present] of steps) {
+          const key = `o${k}`;
+          const before = current.get(key)?.bitmap ?? null;
+          const after = present ? bitmapFromParts(parts, bits.slice(0, parts).flatMap((b, p) => (b ? [p] : []))) : null;
+          counts.change(before, after);
+          if (after) current.set(key, owner(key, after, load, load < 4));
+          else current.delete(key);
+        }
+        const have = bitmapFromParts(parts, haveBits.slice(0, parts).flatMap((b, p) => (b ? [p] : [])));
+        const owners = [...current.values()];
+        const base = { parts, have, owners, randomFirst, inFlight: new Map<number, Set<string>>() };
+        const incremental = pickPart(input({ ...base, random: seeded(seed), availability: counts.counts }));
+        const recounted = pickPart(input({ ...base, random: seeded(seed) }));
+        assert.deepEqual(incremental, recounted);
+        assert.deepEqual([...counts.counts], [...availability(parts, owners)]);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

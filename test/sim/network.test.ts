@@ -108,3 +108,27 @@ test('a downlink shared by two uploaders: rates never exceed any capacity', () =
   assert.equal(net.cancel(f1), 0);
   assert.equal(f2.rate, 800);
 });
+
+test('an uplink capacity a flow cannot use (its downlink took less) goes to a flow whose downlink has room', () => {
+  // S (10) sends A to D1 (4) and B to D2 (10). C from T halves A at D1; then E (1, from T2) starts at D2:
+  // max-min gives B what S has left (10 - A's 2 = 8), not S's capacity minus A's old claim (6).
+  const q = new EventQueue();
+  const net = new FluidNetwork(q);
+  const S = net.host(10, Infinity);
+  const T = net.host(10, Infinity);
+  const T2 = net.host(1, Infinity);
+  const D1 = net.host(0, 4);
+  const D2 = net.host(0, 10);
+  const big = 1e9;
+  const none = (): void => undefined;
+  const a = net.start(S, D1, big, none, none);
+  const b = net.start(S, D2, big, none, none);
+  assert.equal(b.rate, 6);
+  net.start(T, D1, big, none, none);
+  assert.equal(a.rate, 2);
+  const e = net.start(T2, D2, big, none, none);
+  assert.equal(e.rate, 1);
+  assert.equal(b.rate, 8);
+  // feasible: S's flows never exceed its capacity
+  assert.ok(a.rate + b.rate <= 10);
+});

@@ -21,10 +21,13 @@ function tiny(seed: number, over: Partial<SimConfig> = {}): SimConfig {
     ],
     latencyMs: 1,
     setupMs: 1,
+    uplinkQueueMs: 0,
     tracker: { requestsPerSec: 1000, egressBytesPerSec: 10_000_000, maxHolders: 0 },
     poll: { ...DEFAULT_POLL_POLICY, adaptive: false, jitter: 0 },
     download: DOWNLOAD_DEFAULTS,
-    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: 2000 },
+    choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: 0 },
+    refreshMs: 15_000,
+    swarmWatchMs: 3000,
     seed,
     limitMs: 600_000,
     binMs: 1000,
@@ -95,4 +98,53 @@ test('a seed that leaves before anyone has a full copy leaves the swarm incomple
   const r = simulate({ ...config, peers, limitMs: 60_000 });
   assert.ok(r.incomplete > 0);
   assert.ok(r.endSeconds <= 60);
+});
+
+test('deterministic at scale too: a bounded flash crowd with adaptive polling gives the same run twice', () => {
+  const build = () => scenario('flash')!.build({ peers: 30, seed: 9, maxHolders: 5, adaptivePoll: true, size: 8 * 1024 * KiB, partLength: 512 * KiB });
+  const strip = (r: ReturnType<typeof simulate>) => ({ ...r, wallSeconds: 0, cpuSeconds: 0, eventsPerSecond: 0 });
+  const a = simulate(build());
+  assert.equal(a.incomplete, 0);
+  assert.deepEqual(strip(a), strip(simulate(build())));
+});
+
+test("a busy uplink's queue (a tc shaper's) delays requests and replies: the same swarm finishes later", () => {
+  // one seed, one leecher: every request waits behind the seed's busy queue, and nothing else changes
+  const pair = (seed: number, uplinkQueueMs: number) => {
+    const c = tiny(seed, { uplinkQueueMs });
+    return simulate({ ...c, peers: c.peers.slice(0, 2) });
+  };
+  for (const seed of [1, 2, 3]) {
+    const plain = pair(seed, 0);
+    const queued = pair(seed, 100);
+    assert.equal(queued.incomplete, 0);
+    assert.ok(queued.leechers.last > plain.leechers.last, `seed ${seed}: ${queued.leechers.last} > ${plain.leechers.last}`);
+  }
+});
+
+test('complete peers and seeds poll FCHU every swarmWatchMs for their choker (tracker load the peer really causes)', () => {
+  const watching = simulate(tiny(2));
+  const not = simulate(tiny(2, { swarmWatchMs: 0 }));
+  assert.equal(not.incomplete, 0);
+  assert.ok(watching.tracker.byKind['FCHU']! > not.tracker.byKind['FCHU']!, `${watching.tracker.byKind['FCHU']} > ${not.tracker.byKind['FCHU']}`);
+});
+
+test('progress reports change nothing in the run, and come in order', () => {
+  const strip = (r: ReturnType<typeof simulate>) => ({ ...r, wallSeconds: 0, cpuSeconds: 0, eventsPerSecond: 0 });
+  const seen: { events: number; simulatedSeconds: number }[] = [];
+  const reported = simulate(tiny(11), (p) => seen.push(p), 500);
+  assert.deepEqual(strip(reported), strip(simulate(tiny(11))));
+  assert.ok(seen.length >= 2, `${seen.length} reports`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.events > seen[i - 1]!.events && seen[i]!.simulatedSeconds >= seen[i - 1]!.simulatedSeconds);
+});
+
+test("cross-checks (heal.ts's chance and budget): some parts fetched twice, never more than the budget; none with share 0", () => {
+  const r = simulate(tiny(4));
+  const downloaders = r.peers.filter((p) => p.role !== 'seed').length;
+  assert.ok(r.checkedBytes > 0);
+  // at most ceil(3 % of 32 parts) = 1 check per downloader, 64 KiB each
+  assert.ok(r.checkedBytes <= downloaders * 1 * 64 * KiB, `${r.checkedBytes}`);
+  const none = simulate(tiny(4, { download: { ...DOWNLOAD_DEFAULTS, crossCheckShare: 0 } }));
+  assert.equal(none.checkedBytes, 0);
+  assert.equal(none.incomplete, 0);
 });

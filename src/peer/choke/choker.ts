@@ -161,6 +161,8 @@ export class Choker {
   private readonly records: PeerRecords;
   /** Refused while every place was taken: remote -> when (insertion order = first come). */
   private readonly claims = new Map<RemoteKey, number>();
+  private claimsInOrder = true;
+  private lastClaimAt = -Infinity;
   private readonly upTotal: RateMeter;
   /** Places beyond uploadSlots + 1, when measured use says the uplink has room. */
   private extra = 0;
@@ -273,18 +275,34 @@ export class Choker {
       return false;
     }
     this.expireClaims(now);
-    const mine = this.priority(remote, now);
-    let better = 0;
-    for (const r of this.claims.keys()) {
-      if (r !== remote && !serving.has(r) && this.priority(r, now) < mine) better++;
-    }
     this.followCapacity(now, serving.size);
-    if (this.places() - serving.size > better) {
+    const free = this.places() - serving.size;
+    // Claimants ahead of us, counted only while they could still leave us a free place
+    // (a refused peer asks again soon: with many of them this loop is the hot spot).
+    let better = 0;
+    if (free > 0) {
+      const mine = this.priority(remote, now);
+      const ahead = (r: RemoteKey): boolean => r !== remote && !serving.has(r) && this.claims.has(r);
+      if (mine === 1 || mine === 2) {
+        // better than 1 or 2 is a slot holder: look among the (few) slot holders, not every claimant
+        for (const r of new Set(mine === 1 ? this.regular : this.unchoked())) if (ahead(r) && ++better >= free) break;
+      } else if (mine === 3) {
+        for (const r of this.claims.keys()) {
+          if (r !== remote && !serving.has(r) && this.priority(r, now) < mine && ++better >= free) break;
+        }
+      }
+    }
+    if (free > better) {
       this.claims.delete(remote);
       this.claimVacancy(remote, now, (r) => serving.has(r));
       return true;
     }
-    if (!this.claims.has(remote)) this.claims.set(remote, now);
+    if (!this.claims.has(remote)) {
+      // a clock that went back (a caller's, not performance.now) breaks the order: scan them all from then on
+      if (now < this.lastClaimAt) this.claimsInOrder = false;
+      this.lastClaimAt = now;
+      this.claims.set(remote, now);
+    }
     return false;
   }
 
@@ -442,6 +460,15 @@ export class Choker {
   }
 
   private expireClaims(now: number): void {
+    if (this.claimsInOrder) {
+      // claims are kept in the order they were made (a claim's time never changes) and a
+      // forgotten peer's claim goes with it: the expired ones are a prefix
+      for (const [r, at] of this.claims) {
+        if (now - at <= this.options.claimMs) return;
+        this.claims.delete(r);
+      }
+      return;
+    }
     for (const [r, at] of this.claims) if (now - at > this.options.claimMs || !this.peers.has(r)) this.claims.delete(r);
   }
 
