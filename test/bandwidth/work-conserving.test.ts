@@ -106,10 +106,30 @@ describe('parts per peer', () => {
     limited.requested('A', clock.t);
     assert.equal(limited.admit('A', clock.t, new Map([['A', 1]])), true);
     assert.equal(limited.admit('A', clock.t, new Map([['A', 2]])), false, 'a third part waits');
-    const open = new Choker({ uploadSlots: 1 }, seededRandom(1));
+    // Unlimited by default, within the places: one peer alone may use every one of them.
+    const open = new Choker({ uploadSlots: 4 }, seededRandom(1));
     open.requested('A', clock.t);
-    assert.equal(open.admit('A', clock.t, new Map([['A', 40]])), true);
+    assert.equal(open.admit('A', clock.t, new Map([['A', 4]])), true, 'a fifth part: the fifth place');
+    assert.equal(open.admit('A', clock.t, new Map([['A', 5]])), false, 'every place is sending one of its parts');
     assert.throws(() => new Choker({ partsPerPeer: -1 }), RangeError);
+  });
+
+  test('a further part in parallel waits while another peer waits for a place; a newcomer with a free place does not wait', () => {
+    const clock = new FakeClock(0);
+    const c = new Choker({ uploadSlots: 1 }, seededRandom(1));
+    for (const r of ['A', 'B', 'C']) c.requested(r, clock.t);
+    // two places: A and B served, C refused and claims the next place
+    const serving = new Map([['A', 1], ['B', 1]]);
+    assert.equal(c.admit('C', clock.t, serving), false);
+    assert.equal(c.admit('A', clock.t, serving), false, 'A may not take a second part while C waits');
+    // C is served once B is done; nobody waits: A may use the spare capacity
+    serving.delete('B');
+    assert.equal(c.admit('C', clock.t, serving), true);
+    // C got its part and is gone; with nobody waiting, A may take both places
+    assert.equal(c.admit('A', clock.t, new Map([['A', 1]])), true, 'alone, A may take both places');
+    // a newcomer is not kept out by A's parallel parts while a place (by peer) is free
+    c.requested('D', clock.t);
+    assert.equal(c.admit('D', clock.t, new Map([['A', 2]])), true);
   });
 });
 

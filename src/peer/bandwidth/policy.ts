@@ -113,10 +113,11 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
         log?.debug({ round: r.round, mode: r.mode, regular: r.regular, optimistic: r.optimistic, unchoked: r.unchokedNow, choked: r.chokedNow }, 'rechoke');
       }
     },
-    // Work conservation, visible: a refusal happens only with every place in use or kept for a claimant ahead.
-    onRefuse: (remote, serving, places, reserved) => {
-      settings.choker?.onRefuse?.(remote, serving, places, reserved);
-      log?.debug({ remote, serving, places, reserved }, 'request refused: no free place');
+    // Work conservation, visible: a refusal happens only with every place in use or kept for a claimant ahead
+    // (or, for a further part in parallel, while others wait).
+    onRefuse: (remote, serving, places, reserved, parallel) => {
+      settings.choker?.onRefuse?.(remote, serving, places, reserved, parallel);
+      log?.debug({ remote, serving, places, reserved }, parallel ? 'request refused: no further part in parallel while others wait' : 'request refused: no free place');
     },
   });
   const upThrottle = createThrottle({ rate: settings.upRate });

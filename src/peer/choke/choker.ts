@@ -266,13 +266,18 @@ export class Choker {
    */
   admit(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): boolean {
     if (serving.has(remote)) {
-      // already holds a place: more parts in parallel, up to partsPerPeer (a Set counts one each)
+      // Already holds a place: another part in parallel (up to partsPerPeer; a Set counts one
+      // each) splits the uplink further, so it is given only while no other peer waits for a
+      // place and the parts in flight leave one: with 5 places at 2 MiB/s, one peer's four
+      // parts made every newcomer's first part take a second or more (bench:swarm S1).
+      // Still work-conserving: with nobody else asking, one peer may use every place.
       const parts = serving instanceof Map ? (serving.get(remote) ?? 1) : 1;
-      if (parts < this.options.partsPerPeer) {
-        this.claims.delete(remote);
-        return true;
-      }
-      return false;
+      if (parts >= this.options.partsPerPeer) return false;
+      this.expireClaims(now);
+      if (partsInFlight(serving) >= this.places()) return false;
+      for (const r of this.claims.keys()) if (r !== remote && !serving.has(r)) return false;
+      this.claims.delete(remote);
+      return true;
     }
     this.expireClaims(now);
     this.followCapacity(now, serving.size);
@@ -507,4 +512,12 @@ export class Choker {
       if (now - last > idle && !this.isUnchoked(p.remote)) this.forget(p.remote);
     }
   }
+}
+
+/** Parts being sent now: a Map counts each peer's parts, a Set one part per peer. */
+function partsInFlight(serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): number {
+  if (!(serving instanceof Map)) return serving.size;
+  let n = 0;
+  for (const parts of serving.values()) n += parts;
+  return n;
 }

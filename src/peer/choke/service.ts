@@ -62,8 +62,10 @@ export interface ChokerServiceOptions extends Partial<ChokerOptions> {
   /**
    * A request was refused: how many distinct peers were being served then, of
    * how many places, and how many free places were kept for claimants ahead of it.
+   * `parallel`: the asker already had a part under way and was refused another
+   * one at the same time (others wait, or the parts in flight fill every place).
    */
-  onRefuse?: (remote: RemoteKey, serving: number, places: number, reserved: number) => void;
+  onRefuse?: (remote: RemoteKey, serving: number, places: number, reserved: number, parallel: boolean) => void;
 }
 
 export interface ServingPeerStatus extends PeerStatus {
@@ -165,7 +167,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
       if (this.onRefuse) {
         const claimants = this.choker.claimants(now);
         const ahead = claimants.slice(0, Math.max(0, claimants.indexOf(remote))).filter((r) => !this.serving.has(r)).length;
-        this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()));
+        this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()), this.serving.has(remote));
       }
       return Promise.resolve(null);
     }
