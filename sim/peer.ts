@@ -81,7 +81,7 @@ export class SimPeer {
     const t = w.config.download;
     ({ owners: this.owners, schedule: this.schedule } = newDownloadState(
       { now: () => w.q.now, random: w.random, maxPerOwner: t.maxPerOwner, maxBackoffMs: t.maxBackoffMs, isSelf: (a) => a.ip4 === this.ip4 },
-      { parts: w.parts, maxInFlight: t.maxInFlight, randomFirst: t.randomFirst, endgameCopies: t.endgameCopies, random: w.random },
+      { parts: w.parts, maxInFlight: t.maxInFlight, randomFirst: t.randomFirst, endgameCopies: t.endgameCopies, endgameParts: t.endgameParts, random: w.random },
     ));
   }
 

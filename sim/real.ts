@@ -51,6 +51,7 @@ export const PEER_DOWNLOAD = {
   maxInFlight: PEER_DEFAULTS.maxInFlight,
   randomFirst: PEER_DEFAULTS.randomFirst,
   endgameCopies: PEER_DEFAULTS.endgameCopies,
+  endgameParts: PEER_DEFAULTS.endgameParts,
   maxBackoffMs: PEER_DEFAULTS.maxBackoffMs,
   pollMs: PEER_DEFAULTS.pollMs,
   pollMaxMs: PEER_DEFAULTS.pollMaxMs,

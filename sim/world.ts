@@ -30,6 +30,7 @@ export interface DownloadModel {
   readonly maxInFlight: number;
   readonly randomFirst: number;
   readonly endgameCopies: number;
+  readonly endgameParts: number;
   readonly maxBackoffMs: number;
   /** Share of the parts cross-checked against a second owner (heal.ts; 0: none). */
   readonly crossCheckShare: number;
@@ -72,6 +73,7 @@ export const DOWNLOAD_DEFAULTS: DownloadModel = {
   maxInFlight: PEER_DOWNLOAD.maxInFlight,
   randomFirst: PEER_DOWNLOAD.randomFirst,
   endgameCopies: PEER_DOWNLOAD.endgameCopies,
+  endgameParts: PEER_DOWNLOAD.endgameParts,
   maxBackoffMs: PEER_DOWNLOAD.maxBackoffMs,
   crossCheckShare: PEER_DOWNLOAD.crossCheckShare,
 };

@@ -67,6 +67,8 @@ export interface PeerConfig {
   readonly randomFirst: number;
   /** Requests per part at most in the endgame. */
   readonly endgameCopies: number;
+  /** Missing parts at most for the endgame (duplicate requests) to begin. */
+  readonly endgameParts: number;
   /** How long `get` waits for an md5 to appear at the tracker before it is an error. */
   readonly findTimeoutMs: number;
   /** Longest back-off of a faulty owner. */
@@ -125,6 +127,7 @@ export const PEER_DEFAULTS = {
   maxInFlight: 12,
   randomFirst: 4,
   endgameCopies: 2,
+  endgameParts: 4,
   findTimeoutMs: 10_000,
   // The choker re-decides every 10 s: a refused owner is worth asking again within that.
   maxBackoffMs: 10_000,
@@ -150,5 +153,5 @@ export function peerConfig(settings: PeerSettings): PeerConfig {
 /** The download tuning a PeerConfig implies. */
 export type DownloadTuning = Pick<
   PeerConfig,
-  'pollMs' | 'pollMaxMs' | 'stallMs' | 'connectTimeoutMs' | 'maxPerOwner' | 'maxInFlight' | 'randomFirst' | 'endgameCopies' | 'findTimeoutMs' | 'maxBackoffMs' | 'crossCheckShare'
+  'pollMs' | 'pollMaxMs' | 'stallMs' | 'connectTimeoutMs' | 'maxPerOwner' | 'maxInFlight' | 'randomFirst' | 'endgameCopies' | 'endgameParts' | 'findTimeoutMs' | 'maxBackoffMs' | 'crossCheckShare'
 >;

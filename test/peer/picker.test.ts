@@ -103,6 +103,20 @@ test('endgame: when every missing part is in flight, ask another owner, at most 
   assert.equal(pickPart(input({ parts, owners: three, have, inFlight: uneven, endgameCopies: 3 }))!.part, 3);
 });
 
+test('endgame waits until at most endgameParts parts are missing: duplicates of many parts in flight waste their bytes', () => {
+  const parts = 8;
+  const have = bitmapFromParts(parts, [0, 1, 2, 3]);
+  const owners = [owner('a', fullBitmap(parts), 2), owner('b', fullBitmap(parts), 2)];
+  const inFlight = new Map([[4, new Set(['a'])], [5, new Set(['a'])], [6, new Set(['b'])], [7, new Set(['b'])]]);
+  assert.equal(pickPart(input({ parts, owners, have, inFlight, endgameParts: 3 })), null, 'four missing: no duplicate yet');
+  assert.equal(pickPart(input({ parts, owners, have, inFlight, endgameParts: 4 }))!.endgame, true);
+  // part 7 arrived: three missing, the endgame begins
+  const fewer = new Map([...inFlight].filter(([p]) => p !== 7));
+  const pick = pickPart(input({ parts, owners, have: bitmapFromParts(parts, [0, 1, 2, 3, 7]), inFlight: fewer, endgameParts: 3 }))!;
+  assert.equal(pick.endgame, true);
+  assert.ok(!fewer.get(pick.part)!.has(pick.owner), 'of an owner not yet asked for it');
+});
+
 test('rarest first among the least-loaded owners: each free slot goes to an owner we ask least, for its rarest part', () => {
   const parts = 6;
   // Part 0: only a (rarest overall). Part 1: a and b. Parts 2..5: a, b and c.

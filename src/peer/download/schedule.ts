@@ -27,6 +27,7 @@ export interface ScheduleOptions {
   readonly maxInFlight: number;
   readonly randomFirst: number;
   readonly endgameCopies: number;
+  readonly endgameParts?: number;
   readonly random: () => number;
 }
 
@@ -79,6 +80,7 @@ export class Schedule {
       owners: list,
       randomFirst: this.options.randomFirst,
       endgameCopies: this.options.endgameCopies,
+      ...(this.options.endgameParts !== undefined ? { endgameParts: this.options.endgameParts } : {}),
       random: this.options.random,
       availability: this.availability.counts,
     });
