@@ -9,7 +9,7 @@
  */
 import { ErrorCode, FileError, RemoteError, isBugTorrentError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { MAX_PART_COUNT, type PeerAddress, formatHostPort } from '../../protocol/index.js';
+import { MAX_PART_COUNT, type PeerAddress, formatHostPort, setPart } from '../../protocol/index.js';
 import { DEFAULT_POLL_POLICY, type PollPolicyOptions, nextPollInterval, pollDelay, pollNews } from '../poll-policy.js';
 import type { Throttle, TrafficRecorder } from '../bandwidth.js';
 import type { DownloadTuning } from '../config.js';
@@ -348,10 +348,20 @@ export class Download {
     const schedule = this.schedule!;
     const owners = this.owners!;
     const now = this.deps.now();
-    for (let pick = schedule.next(this.partial.file.bitmap, owners, now); pick; pick = schedule.next(this.partial.file.bitmap, owners, now)) {
+    const have = this.pickerHave();
+    for (let pick = schedule.next(have, owners, now); pick; pick = schedule.next(have, owners, now)) {
       this.start(pick.part, owners.get(pick.owner)!);
     }
     this.scheduleWake();
+  }
+
+  /** What the picker may not ask for: the parts held and those being written (no longer in flight). */
+  private pickerHave(): Uint8Array {
+    const bitmap = this.partial!.file.bitmap;
+    if (this.writing.size === 0) return bitmap;
+    const have = Uint8Array.from(bitmap);
+    for (const p of this.writing) setPart(have, p);
+    return have;
   }
 
   /** Wake up when the first backed-off owner may be asked again. */
@@ -374,7 +384,15 @@ export class Download {
     const flight: Flight = { part, owner, handle, cancelled: false };
     this.schedule!.add(flight);
     const task = handle.done
-      .then((chunks) => this.accept(flight, chunks), (err: unknown) => this.fetchFailed(flight, err))
+      .then((chunks) => {
+        // `accept` marks the part as being written before its first await; the slot is
+        // free for the next request while the bytes go to disk (holding it through the
+        // write, the hashing and the state record stalled every slot: bench:transfer).
+        const accepting = this.accept(flight, chunks);
+        this.schedule!.remove(flight);
+        this.pump();
+        return accepting;
+      }, (err: unknown) => this.fetchFailed(flight, err))
       .catch((err: unknown) => this.fail(err as Error))
       .finally(() => {
         // The fetch has settled (no socket writes into it any more) and so has `accept`.
