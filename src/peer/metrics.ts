@@ -8,7 +8,8 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
 import { type Logger, silentLogger } from '../log.js';
 
 /** What the peer reports at each scrape. Totals are since the peer started. */
@@ -34,6 +35,8 @@ export interface PeerMetricsSnapshot {
 export type PeerMetricsProvider = () => PeerMetricsSnapshot;
 
 export function createPeerRegistry(provide: PeerMetricsProvider, options: { defaultMetrics?: boolean } = {}): Registry {
+  // Loaded on first use: ~100 ms of every peer's start-up, and most peers export no metrics.
+  const { Counter, Gauge, Registry, collectDefaultMetrics } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
