@@ -154,22 +154,28 @@ export class SimPeer {
   private watch(): void {
     const { w } = this;
     if (this.gone || !this.choker || !(w.config.swarmWatchMs > 0)) return;
-    this.timer(w.config.swarmWatchMs, () => {
-      let holders: { ip4: string; bitmap: Uint8Array }[] = [];
-      this.call(
-        'FCHU',
-        w.sizes.request.FCHU,
-        () => {
-          holders = w.tracker.registry.fetch(this.session, w.md5);
-          return w.sizes.afch(holders.length);
-        },
-        () => {
-          if (this.gone) return;
-          this.learnHolders(holders);
-          this.watch();
-        },
-      );
-    });
+    this.timer(w.config.swarmWatchMs, () =>
+      this.fchu((holders) => {
+        if (this.gone) return;
+        this.learnHolders(holders);
+        this.watch();
+      }),
+    );
+  }
+
+  /** One FCHU at the tracker (its request and answer sizes counted); `then` gets the holders. */
+  private fchu(then: (holders: { ip4: string; bitmap: Uint8Array }[]) => void): void {
+    const { w } = this;
+    let holders: { ip4: string; bitmap: Uint8Array }[] = [];
+    this.call(
+      'FCHU',
+      w.sizes.request.FCHU,
+      () => {
+        holders = w.tracker.registry.fetch(this.session, w.md5);
+        return w.sizes.afch(holders.length);
+      },
+      () => then(holders),
+    );
   }
 
   /** bandwidth/policy.ts learnHolders: the choker learns completeness and free riders. */
@@ -186,23 +192,14 @@ export class SimPeer {
     if (this.gone || this.complete || this.polling) return;
     const { w } = this;
     this.polling = true;
-    let holders: { ip4: string; bitmap: Uint8Array }[] = [];
-    this.call(
-      'FCHU',
-      w.sizes.request.FCHU,
-      () => {
-        holders = w.tracker.registry.fetch(this.session, w.md5);
-        return w.sizes.afch(holders.length);
-      },
-      () => {
-        this.polling = false;
-        if (this.gone || this.complete) return;
-        this.learnHolders(holders);
-        this.listed(holders);
-        this.pump();
-        this.timer(pollDelay(this.pollMs, w.random, w.config.poll), () => this.poll());
-      },
-    );
+    this.fchu((holders) => {
+      this.polling = false;
+      if (this.gone || this.complete) return;
+      this.learnHolders(holders);
+      this.listed(holders);
+      this.pump();
+      this.timer(pollDelay(this.pollMs, w.random, w.config.poll), () => this.poll());
+    });
   }
 
   /** One FCHU answer, as Download.poll takes it: poll news, then OwnerSet.update. */
