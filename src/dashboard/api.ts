@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FileView, HolderView, PeerView, TrackerView } from '../tracker/events.js';
+import { countParts } from '../protocol/bitfield.js';
 import { compactIPv6, type FeedEntry } from './feed.js';
 
 export type BitmapEncoding = 'base64' | 'hex';
@@ -56,18 +57,6 @@ export interface TotalsJson {
 
 /** Feed entries as served: the session id replaced by the peer id. */
 export type EventJson = Omit<FeedEntry, 'sessionId' | 'address'> & { peerId: string; address?: AddressJson };
-
-const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
-  let n = 0;
-  for (let x = b; x; x >>= 1) n += x & 1;
-  return n;
-});
-
-function popcount(bm: Uint8Array): number {
-  let n = 0;
-  for (const b of bm) n += POPCOUNT[b] as number;
-  return n;
-}
 
 export class ApiModel {
   private readonly key = randomBytes(16);
@@ -133,7 +122,7 @@ export class ApiModel {
       peerId: this.peerId(h.sessionId),
       address: addressJson(h.address.ip4, h.address.ip6),
       port: h.port,
-      partsHeld: popcount(h.bitmap),
+      partsHeld: countParts(h.bitmap),
       bitmap: Buffer.from(h.bitmap.buffer, h.bitmap.byteOffset, h.bitmap.byteLength).toString(encoding),
     };
   }
