@@ -22,7 +22,7 @@
  * loaded ones, the one holding the fewest parts we still need (spare an owner
  * that alone can give us many parts, e.g. the seed, for those), then at random.
  */
-import { hasPart } from '../protocol/bitfield.js';
+import { bitsInByte, hasPart, setPart } from '../protocol/bitfield.js';
 
 export interface OwnerView {
   readonly key: string;
@@ -56,13 +56,6 @@ export interface Pick {
   readonly owner: string;
   readonly endgame: boolean;
 }
-
-/** Set bits of each byte value. */
-const BIT_COUNT = Uint8Array.from({ length: 256 }, (_, b) => {
-  let n = 0;
-  for (let x = b; x; x >>= 1) n += x & 1;
-  return n;
-});
 
 function pickOne<T>(items: readonly T[], random: () => number): T {
   const i = Math.min(items.length - 1, Math.floor(random() * items.length));
@@ -147,11 +140,11 @@ export function pickPart(input: PickInput): Pick | null {
     if (countHave(have, parts) >= input.randomFirst) {
       // The least-loaded available owners that hold a fresh part; rarest first among their parts.
       const freshBits = new Uint8Array(have.length);
-      for (const p of fresh) freshBits[p >> 3] = (freshBits[p >> 3] as number) | (0x80 >> (p & 7));
+      for (const p of fresh) setPart(freshBits, p);
       const wanted = new Map<string, number>();
       for (const o of usable) {
         let n = 0;
-        for (let i = 0; i < freshBits.length; i++) n += BIT_COUNT[((o.bitmap[i] ?? 0) & (freshBits[i] as number))] as number;
+        for (let i = 0; i < freshBits.length; i++) n += bitsInByte((o.bitmap[i] ?? 0) & (freshBits[i] as number));
         wanted.set(o.key, n);
       }
       let minLoad = Infinity;
