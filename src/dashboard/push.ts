@@ -193,7 +193,7 @@ export class PushBuilder {
     const known = this.sent.get(p.sessionId);
     let of = 0;
     for (const f of this.swarm.files.values()) if (f.owners.has(p.sessionId)) of += f.parts;
-    const served = this.swarm.served.get(p.sessionId);
+    const served = this.swarm.served(p.sessionId);
     const lastSeen = (p as { lastSeen?: unknown }).lastSeen;
     const row: PeerRow = {
       n: known?.row.n ?? this.nextN++,

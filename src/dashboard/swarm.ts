@@ -13,6 +13,13 @@
  * tracker's bitmaps) are the ones it could have got it from; each is credited
  * 1/k of the part (k of them). A part obtained from outside this tracker's
  * swarm, or from a peer that never reported p, credits nobody.
+ *
+ * The credit is kept lazily, so that an RPAD costs O(1) here and not a walk over
+ * every owner of the file (that walk was a quarter of the tracker's CPU per RPAD
+ * with 256 owners): `credit[p]` is the credit every holder of p has received for
+ * p so far, and an owner's `snap` is the sum of `credit[p]` at the moments it
+ * gained each of its parts. What it served of the file is then
+ * Σ credit[p] over its parts − snap, summed only when someone asks (`served`).
  */
 import { countParts, fullBitmap, hasPart, setPart } from '../protocol/bitfield.js';
 import type { TrackerEvent, TrackerView } from '../tracker/events.js';
@@ -38,13 +45,22 @@ export interface SwarmFile {
   /** Holders per part. */
   readonly counts: Uint32Array;
   /** sessionId -> bitmap and parts set in it. */
-  readonly owners: Map<string, { readonly bm: Uint8Array; held: number }>;
+  readonly owners: Map<string, Owner>;
+  /** Credit received so far by every holder of each part (see the module comment). */
+  readonly credit: Float64Array;
   /** Owners holding every part. */
   fullHolders: number;
   /** Bumped at every change (cache key for summaries). */
   version: number;
   /** False when the memory bound kept its bitmaps out: counts and owners are empty. */
   readonly tracked: boolean;
+}
+
+export interface Owner {
+  readonly bm: Uint8Array;
+  held: number;
+  /** Σ credit[p] at the moments each held part was gained. */
+  snap: number;
 }
 
 export interface ServedEstimate {
@@ -67,8 +83,8 @@ export interface Bin {
 
 export class Swarm {
   readonly files = new Map<string, SwarmFile>();
-  /** sessionId -> what it served, as estimated. */
-  readonly served = new Map<string, ServedEstimate>();
+  /** sessionId -> parts served of bitmaps since replaced (an owner announced again). */
+  private readonly banked = new Map<string, ServedEstimate>();
   /** Files changed since the last takeDirtyFiles(), in order of first change. */
   private readonly dirtyFiles = new Set<string>();
   private readonly now: () => number;
@@ -130,7 +146,7 @@ export class Swarm {
         this.bitmapBytes -= mine.bm.length;
         this.changed(file);
       }
-      this.served.delete(e.sessionId);
+      this.banked.delete(e.sessionId);
     }
   }
 
@@ -139,26 +155,19 @@ export class Swarm {
     let mine = file.owners.get(sessionId);
     if (mine && hasPart(mine.bm, part)) return;
     const k = file.counts[part] as number;
-    if (k > 0) {
-      // Credit the peers that held this part before the report, 1/k each.
-      const share = 1 / k;
-      for (const [owner, o] of file.owners) {
-        if (owner === sessionId || !hasPart(o.bm, part)) continue;
-        const s = this.served.get(owner) ?? { parts: 0, bytes: 0 };
-        s.parts += share;
-        s.bytes += share * file.partLength;
-        this.served.set(owner, s);
-      }
-    }
+    // Credit the peers that held this part before the report, 1/k each.
+    if (k > 0) file.credit[part]! += 1 / k;
     if (!mine) {
       const bm = new Uint8Array(Math.ceil(file.parts / 8));
       if (this.bitmapBytes + bm.length > this.maxBitmapBytes) return;
-      mine = { bm, held: 0 };
+      mine = { bm, held: 0, snap: 0 };
       file.owners.set(sessionId, mine);
       this.bitmapBytes += bm.length;
     }
     setPart(mine.bm, part);
     mine.held++;
+    // The reporter earns nothing from its own report, nor from earlier ones.
+    mine.snap += file.credit[part]!;
     file.counts[part]!++;
     if (mine.held === file.parts) {
       file.fullHolders++;
@@ -174,7 +183,7 @@ export class Swarm {
     const known = this.files.get(md5);
     if (known) return known;
     const tracked = this.bitmapBytes + Math.ceil(parts / 8) <= this.maxBitmapBytes;
-    const file: SwarmFile = { md5, fileName, fileLength, partLength, parts, counts: new Uint32Array(tracked ? parts : 0), owners: new Map(), fullHolders: 0, version: 0, tracked };
+    const file: SwarmFile = { md5, fileName, fileLength, partLength, parts, counts: new Uint32Array(tracked ? parts : 0), credit: new Float64Array(tracked ? parts : 0), owners: new Map(), fullHolders: 0, version: 0, tracked };
     this.files.set(md5, file);
     return file;
   }
@@ -183,6 +192,14 @@ export class Swarm {
   private own(file: SwarmFile, sessionId: string, bm: Uint8Array): void {
     const before = file.owners.get(sessionId);
     if (before) {
+      // What it served with the old bitmap stays earned.
+      const earned = creditOf(file, before);
+      if (earned > 0) {
+        const b = this.banked.get(sessionId) ?? { parts: 0, bytes: 0 };
+        b.parts += earned;
+        b.bytes += earned * file.partLength;
+        this.banked.set(sessionId, b);
+      }
       for (let p = 0; p < file.parts; p++) if (hasPart(before.bm, p)) file.counts[p]!--;
       if (before.held === file.parts) file.fullHolders--;
       this.bitmapBytes -= before.bm.length;
@@ -192,8 +209,13 @@ export class Swarm {
       file.owners.delete(sessionId);
       return;
     }
-    for (let p = 0; p < file.parts; p++) if (hasPart(bm, p)) file.counts[p]!++;
-    file.owners.set(sessionId, { bm, held });
+    let snap = 0;
+    for (let p = 0; p < file.parts; p++) {
+      if (!hasPart(bm, p)) continue;
+      file.counts[p]!++;
+      snap += file.credit[p]!;
+    }
+    file.owners.set(sessionId, { bm, held, snap });
     this.bitmapBytes += bm.length;
     if (held === file.parts) file.fullHolders++;
     this.binFull.set(file.md5, file.fullHolders);
@@ -249,6 +271,24 @@ export class Swarm {
     return this.history.slice(i);
   }
 
+  /**
+   * What `sessionId` served, as estimated (undefined: nothing). O(parts of the
+   * files it holds): callers ask once per row they send, not per event.
+   */
+  served(sessionId: string): ServedEstimate | undefined {
+    const banked = this.banked.get(sessionId);
+    let parts = banked?.parts ?? 0;
+    let bytes = banked?.bytes ?? 0;
+    for (const file of this.files.values()) {
+      const mine = file.owners.get(sessionId);
+      if (!mine) continue;
+      const earned = creditOf(file, mine);
+      parts += earned;
+      bytes += earned * file.partLength;
+    }
+    return parts > 0 ? { parts, bytes } : undefined;
+  }
+
   /** Parts held by all owners together. */
   partsRegistered(): number {
     let n = 0;
@@ -263,4 +303,18 @@ export class Swarm {
     for (const c of file.counts) if (c < min) min = c;
     return { holders: file.owners.size, completeCopies: file.owners.size === 0 ? 0 : min };
   }
+}
+
+/** Credit an owner has received for its parts of `file` (clamped: float sums can differ by a rounding). */
+function creditOf(file: SwarmFile, owner: Owner): number {
+  const { credit, parts } = file;
+  const { bm } = owner;
+  let sum = 0;
+  for (let i = 0; i < bm.length; i++) {
+    // A byte at a time, skipping empty ones: bit 0x80 is the byte's first part (bitfield.ts).
+    let byte = bm[i]!;
+    for (let part = i * 8; byte !== 0 && part < parts; part++, byte = (byte << 1) & 0xff) if (byte & 0x80) sum += credit[part]!;
+  }
+  const earned = sum - owner.snap;
+  return earned > 1e-9 ? earned : 0;
 }

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { hasPart } from '../../src/protocol/bitfield.js';
 import { summarise } from '../../src/dashboard/summary.js';
-import { Swarm, type SwarmFile } from '../../src/dashboard/swarm.js';
+import { type Owner, Swarm, type SwarmFile } from '../../src/dashboard/swarm.js';
 import type { TrackerEvent } from '../../src/tracker/events.js';
 import { FakeView } from './helpers.js';
 
@@ -25,13 +25,13 @@ describe('the dashboard swarm index', () => {
     const now = { t: 10_000 };
     const { swarm, part } = setup(now);
     part(S2, 0);
-    assert.deepEqual(swarm.served.get(S1), { parts: 1, bytes: 1000 });
+    assert.deepEqual(swarm.served(S1), { parts: 1, bytes: 1000 });
     part(S3, 0); // S1 and S2 held part 0
-    assert.deepEqual(swarm.served.get(S1), { parts: 1.5, bytes: 1500 });
-    assert.deepEqual(swarm.served.get(S2), { parts: 0.5, bytes: 500 });
+    assert.deepEqual(swarm.served(S1), { parts: 1.5, bytes: 1500 });
+    assert.deepEqual(swarm.served(S2), { parts: 0.5, bytes: 500 });
     part(S3, 0); // a repeated report changes nothing
-    assert.deepEqual(swarm.served.get(S2), { parts: 0.5, bytes: 500 });
-    assert.equal(swarm.served.get(S3), undefined);
+    assert.deepEqual(swarm.served(S2), { parts: 0.5, bytes: 500 });
+    assert.equal(swarm.served(S3), undefined);
   });
 
   test('holders, full holders, complete copies and logout', () => {
@@ -46,9 +46,54 @@ describe('the dashboard swarm index', () => {
     ev({ type: 'logout', at: now.t, sessionId: S2, partsOwned: 4 });
     assert.equal(file().fullHolders, 1);
     assert.deepEqual([...file().counts], [1, 2, 1, 1]);
-    assert.equal(swarm.served.has(S2), false);
+    assert.equal(swarm.served(S2), undefined);
     assert.deepEqual(swarm.takeDirtyFiles(10).map((f) => f.md5), [MD5]);
     assert.deepEqual(swarm.takeDirtyFiles(10), []);
+  });
+
+  test('the served estimate, kept lazily, equals crediting every earlier holder at each report', () => {
+    // The naive model: at each report of part p, each peer holding p gets 1/k.
+    const sessions = [S1, S2, S3, '4'.repeat(16)];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('part' as const), s: fc.integer({ min: 0, max: 3 }), p: fc.integer({ min: 0, max: 11 }) }),
+      fc.record({ kind: fc.constant('add' as const), s: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('logout' as const), s: fc.integer({ min: 0, max: 3 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const swarm = new Swarm(new FakeView(), { now: () => 0 });
+        const held = new Map<string, Set<number>>();
+        const served = new Map<string, number>();
+        const parts = 12;
+        swarm.event({ type: 'add', at: 0, sessionId: S1, md5: MD5, fileName: 'f', fileLength: parts * 10, partLength: 10, parts });
+        held.set(S1, new Set(Array.from({ length: parts }, (_, i) => i)));
+        for (const o of ops) {
+          const sid = sessions[o.s]!;
+          if (o.kind === 'part') {
+            swarm.event({ type: 'part', at: 0, sessionId: sid, md5: MD5, part: o.p, partsHeld: 0 });
+            if (held.get(sid)?.has(o.p)) continue;
+            const before = [...held].filter(([, h]) => h.has(o.p)).map(([s]) => s);
+            for (const s of before) served.set(s, (served.get(s) ?? 0) + 1 / before.length);
+            if (!held.has(sid)) held.set(sid, new Set());
+            held.get(sid)!.add(o.p);
+          } else if (o.kind === 'add') {
+            swarm.event({ type: 'add', at: 0, sessionId: sid, md5: MD5, fileName: 'f', fileLength: parts * 10, partLength: 10, parts });
+            held.set(sid, new Set(Array.from({ length: parts }, (_, i) => i)));
+          } else {
+            swarm.event({ type: 'logout', at: 0, sessionId: sid, partsOwned: 0 });
+            held.delete(sid);
+            served.delete(sid);
+          }
+        }
+        for (const s of sessions) {
+          const want = served.get(s) ?? 0;
+          const got = swarm.served(s);
+          assert.ok(Math.abs((got?.parts ?? 0) - want) < 1e-6, `${s}: ${got?.parts} parts served, the model says ${want}`);
+          assert.ok(Math.abs((got?.bytes ?? 0) - want * 10) < 1e-5);
+        }
+      }),
+      { numRuns: 300, seed: 21 },
+    );
   });
 
   test('one-second bins of bytes reported and full holders, on the injected clock', () => {
@@ -85,14 +130,14 @@ describe('the dashboard swarm index', () => {
 
 describe('holder summaries', () => {
   const fileOf = (parts: number, bitmaps: boolean[][]): SwarmFile => {
-    const owners = new Map<string, { bm: Uint8Array; held: number }>();
+    const owners = new Map<string, Owner>();
     const counts = new Uint32Array(parts);
     bitmaps.forEach((bits, i) => {
       const bm = new Uint8Array(Math.ceil(parts / 8));
       bits.forEach((b, p) => { if (b) { bm[p >> 3]! |= 0x80 >> (p & 7); counts[p]!++; } });
-      owners.set(`S${i}`, { bm, held: bits.filter(Boolean).length });
+      owners.set(`S${i}`, { bm, held: bits.filter(Boolean).length, snap: 0 });
     });
-    return { md5: MD5, fileName: 'f', fileLength: parts, partLength: 1, parts, counts, owners, fullHolders: 0, version: 0, tracked: true };
+    return { md5: MD5, fileName: 'f', fileLength: parts, partLength: 1, parts, counts, credit: new Float64Array(parts), owners, fullHolders: 0, version: 0, tracked: true };
   };
 
   test('cells are the share of each group\'s bits over the parts they cover, byte-summed or not', () => {
