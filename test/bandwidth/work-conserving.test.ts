@@ -210,7 +210,25 @@ describe('free-rider record', () => {
     assert.equal(records.isFreeRider('F', 0, 20_000), false, 'forgotten: no record');
   });
 
-  test('under contention a free rider comes last: contributors get the places, the free rider the spare ones', () => {
+  test('a part sent to two peers credits neither when it spreads: the spread may be the other one\'s alone', () => {
+    const records = new PeerRecords({ minHeld: 2, minGiven: 2, graceMs: 3000 });
+    // part 0 to F and C, parts 1-2 to F only, part 3 to C only
+    for (const p of [0, 1, 2]) records.gave('F', 'm', p, 0);
+    for (const p of [0, 3]) records.gave('C', 'm', p, 0);
+    records.learn('m', 8, [{ remote: 'F', bitmap: only(8, [0, 1, 2]) }, { remote: 'C', bitmap: only(8, [0, 3]) }]);
+    // X got part 0 (from C, as it happens): no evidence about F
+    records.learn('m', 8, [{ remote: 'F', bitmap: only(8, [0, 1, 2]) }, { remote: 'C', bitmap: only(8, [0, 3]) }, { remote: 'X', bitmap: only(8, [0]) }]);
+    assert.equal(records.credited('F'), false);
+    assert.equal(records.credited('C'), false);
+    assert.equal(records.isFreeRider('F', 0, 3000), true);
+    // then part 3, which only C got from us, shows up at X: C spread it
+    records.learn('m', 8, [{ remote: 'F', bitmap: only(8, [0, 1, 2]) }, { remote: 'C', bitmap: only(8, [0, 3]) }, { remote: 'X', bitmap: only(8, [0, 3]) }]);
+    assert.equal(records.credited('C'), true);
+    assert.equal(records.isFreeRider('C', 0, 3000), false);
+    assert.equal(records.isFreeRider('F', 0, 3000), true);
+  });
+
+  test('under contention a free rider comes last: contributors get the places, the free rider only an idle uplink', () => {
     const clock = new FakeClock(0);
     const choker = new Choker({ uploadSlots: 1, freeRiderGraceMs: 0 }, seededRandom(4));
     for (let p = 0; p < 4; p++) choker.gave('F', 'm', p, clock.t);
@@ -227,7 +245,11 @@ describe('free-rider record', () => {
     assert.equal(choker.admit('C', clock.t, serving), true);
     serving.add('C');
     serving.delete('B');
-    assert.equal(choker.admit('F', clock.t, serving), true, 'spare capacity: the free rider is served');
+    assert.equal(choker.admit('F', clock.t, serving), false, 'a place is free, but beside C the free rider would take half the uplink');
+    serving.delete('C');
+    assert.equal(choker.admit('F', clock.t, serving), true, 'nobody else is served: the idle uplink is the free rider\'s');
+    choker.requested('C', clock.t);
+    assert.equal(choker.admit('C', clock.t, new Set(['F'])), true, 'a contributor is served beside a free rider at once');
     assert.equal(choker.status(clock.t).find((p) => p.remote === 'F')!.freeRider, true);
   });
 });

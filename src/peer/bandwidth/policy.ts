@@ -12,6 +12,7 @@
 import type { Logger } from '../../log.js';
 import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.js';
 import { type ChokerServiceOptions, type ChokerStatus, ChokerService } from '../choke/service.js';
+import type { RefusalReason } from '../choke/choker.js';
 import { RateMeter } from '../choke/rate-meter.js';
 import { type HolderAddress, SwarmIdentity } from './identity.js';
 import { SeedSpread } from './spread.js';
@@ -94,6 +95,13 @@ export interface BandwidthStatus extends ChokerStatus {
   refused: number;
 }
 
+/** The debug line of each refusal (tests and bench:swarm read them). */
+const REFUSAL_MESSAGES: Readonly<Record<RefusalReason, string>> = {
+  full: 'request refused: no free place',
+  parallel: 'request refused: no further part in parallel while others wait',
+  'free-rider': 'request refused: a free rider is served only while no contributor is',
+};
+
 /** Window of the overall rates in status(). */
 const TOTAL_RATE_WINDOW_MS = 5000;
 
@@ -115,9 +123,9 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
     },
     // Work conservation, visible: a refusal happens only with every place in use or kept for a claimant ahead
     // (or, for a further part in parallel, while others wait).
-    onRefuse: (remote, serving, places, reserved, parallel) => {
-      settings.choker?.onRefuse?.(remote, serving, places, reserved, parallel);
-      log?.debug({ remote, serving, places, reserved }, parallel ? 'request refused: no further part in parallel while others wait' : 'request refused: no free place');
+    onRefuse: (remote, serving, places, reserved, reason) => {
+      settings.choker?.onRefuse?.(remote, serving, places, reserved, reason);
+      log?.debug({ remote, serving, places, reserved }, REFUSAL_MESSAGES[reason]);
     },
   });
   const upThrottle = createThrottle({ rate: settings.upRate });

@@ -102,6 +102,13 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
   freeRiderGraceMs: DEFAULT_RECORD_OPTIONS.graceMs,
 };
 
+/**
+ * Why the last `admit` said no: every place served or kept for claimants ahead
+ * (`full`), a further part in parallel while others wait (`parallel`), or a free
+ * rider while a peer that earns its place is served (`free-rider`).
+ */
+export type RefusalReason = 'full' | 'parallel' | 'free-rider';
+
 /** Who comes first when more ask than can be served: lower is better. */
 export type Priority = 0 | 1 | 2 | 3;
 
@@ -162,6 +169,8 @@ export class Choker {
   /** Refused while every place was taken: remote -> when (insertion order = first come). */
   private readonly claims = new Map<RemoteKey, number>();
   private claimsInOrder = true;
+  /** Why the last `admit` refused (valid right after a refusal). */
+  lastRefusal: RefusalReason = 'full';
   private lastClaimAt = -Infinity;
   private readonly upTotal: RateMeter;
   /** Places beyond uploadSlots + 1, when measured use says the uplink has room. */
@@ -271,17 +280,27 @@ export class Choker {
       // place and the parts in flight leave one: with 5 places at 2 MiB/s, one peer's four
       // parts made every newcomer's first part take a second or more (bench:swarm S1).
       // Still work-conserving: with nobody else asking, one peer may use every place.
+      this.lastRefusal = 'parallel';
       const parts = serving instanceof Map ? (serving.get(remote) ?? 1) : 1;
       if (parts >= this.options.partsPerPeer) return false;
       this.expireClaims(now);
       if (partsInFlight(serving) >= this.places()) return false;
       for (const r of this.claims.keys()) if (r !== remote && !serving.has(r)) return false;
+      if (this.isFreeRider(remote, now) && this.servesEarner(remote, now, serving)) {
+        this.lastRefusal = 'free-rider';
+        return false;
+      }
       this.claims.delete(remote);
       return true;
     }
     this.expireClaims(now);
     this.followCapacity(now, serving.size);
     const free = this.places() - serving.size;
+    // A free rider is served from idle capacity only: not beside a peer that earns its
+    // place. A place is not a share of the uplink: TCP splits it evenly between the
+    // parts in flight, so one free rider among five served peers took a fifth of it
+    // (sim s3: 25 % of the seed's upload, contributors 1.37 × D_min).
+    if (free > 0 && this.isFreeRider(remote, now) && this.servesEarner(remote, now, serving)) return this.claimAndRefuse(remote, now, 'free-rider');
     // Claimants ahead of us, counted only while they could still leave us a free place
     // (a refused peer asks again soon: with many of them this loop is the hot spot).
     let better = 0;
@@ -302,6 +321,18 @@ export class Choker {
       this.claimVacancy(remote, now, (r) => serving.has(r));
       return true;
     }
+    return this.claimAndRefuse(remote, now, 'full');
+  }
+
+  /** Someone other than `remote` who is not a free rider is being served. */
+  private servesEarner(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): boolean {
+    for (const r of serving.keys()) if (r !== remote && !this.isFreeRider(r, now)) return true;
+    return false;
+  }
+
+  /** `remote` is refused: it claims the next free place (kept `claimMs`). */
+  private claimAndRefuse(remote: RemoteKey, now: number, reason: RefusalReason): false {
+    this.lastRefusal = reason;
     if (!this.claims.has(remote)) {
       // a clock that went back (a caller's, not performance.now) breaks the order: scan them all from then on
       if (now < this.lastClaimAt) this.claimsInOrder = false;

@@ -23,7 +23,7 @@
  *   choker.stop();                        // on shutdown: timers cleared, waiters get null
  */
 import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.js';
-import { Choker, type ChokerOptions, type PeerStatus, type RoundResult } from './choker.js';
+import { Choker, type ChokerOptions, type PeerStatus, type RefusalReason, type RoundResult } from './choker.js';
 import type { ChokeMode } from './ranking.js';
 import type { Holding } from './record.js';
 
@@ -62,10 +62,11 @@ export interface ChokerServiceOptions extends Partial<ChokerOptions> {
   /**
    * A request was refused: how many distinct peers were being served then, of
    * how many places, and how many free places were kept for claimants ahead of it.
-   * `parallel`: the asker already had a part under way and was refused another
-   * one at the same time (others wait, or the parts in flight fill every place).
+   * `reason` (choker.ts RefusalReason): every place taken (`full`), a further part
+   * in parallel while others wait (`parallel`), or a free rider while a peer
+   * that earns its place is served (`free-rider`).
    */
-  onRefuse?: (remote: RemoteKey, serving: number, places: number, reserved: number, parallel: boolean) => void;
+  onRefuse?: (remote: RemoteKey, serving: number, places: number, reserved: number, reason: RefusalReason) => void;
 }
 
 export interface ServingPeerStatus extends PeerStatus {
@@ -167,7 +168,7 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
       if (this.onRefuse) {
         const claimants = this.choker.claimants(now);
         const ahead = claimants.slice(0, Math.max(0, claimants.indexOf(remote))).filter((r) => !this.serving.has(r)).length;
-        this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()), this.serving.has(remote));
+        this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()), this.choker.lastRefusal);
       }
       return Promise.resolve(null);
     }
