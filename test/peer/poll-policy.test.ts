@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { DEFAULT_POLL_POLICY, checkPollPolicy, nextPollInterval, pollDelay, pollNews } from '../../src/peer/poll-policy.js';
 import { bitmapFromParts, emptyBitmap } from '../../src/protocol/index.js';
 
-const P = { minMs: 1000, maxMs: 16_000, growth: 2, jitter: 0.1, enoughOwners: 4, smallSwarm: 32 };
+const P = { minMs: 1000, maxMs: 16_000, growth: 2, jitter: 0.1, enoughOwners: 4, smallSwarm: 32, smallSwarmShare: 0.5 };
 /** An answer listing more holders than a small swarm has. */
 const BIG = { gained: 0, listed: 50 };
 
@@ -27,11 +27,22 @@ test('news or starving: back to the minimum', () => {
 test('in a small swarm a known holder that gained a part we lack is news; in a big one it is not', () => {
   // S1: the seed holds every part, so no answer ever has a part "no known holder had";
   // the leechers' new parts are what keeps their uploads busy.
+  // (and a small swarm polls at half the interval: P.smallSwarmShare)
   const moved = { newHolders: 0, newParts: 0, usefulOwners: 8, gained: 3 };
-  assert.equal(nextPollInterval(8000, { ...moved, listed: 8 }, false, P), 1000);
-  assert.equal(nextPollInterval(8000, { ...moved, listed: 32 }, false, P), 1000);
+  assert.equal(nextPollInterval(8000, { ...moved, listed: 8 }, false, P), 500);
+  assert.equal(nextPollInterval(8000, { ...moved, listed: 32 }, false, P), 500);
   assert.equal(nextPollInterval(8000, { ...moved, listed: 33 }, false, P), 16_000);
   assert.equal(nextPollInterval(2000, { ...moved, gained: 0, listed: 8 }, false, P), 4000);
+});
+
+test('a small swarm polls at smallSwarmShare of the interval on news or starving, and grows from there; a big one at minMs', () => {
+  const quiet = { newHolders: 0, newParts: 0, usefulOwners: 8, gained: 0 };
+  assert.equal(nextPollInterval(8000, { ...quiet, listed: 5 }, true, P), 500, 'starving, small swarm');
+  assert.equal(nextPollInterval(8000, { ...quiet, listed: 50 }, true, P), 1000, 'starving, big swarm');
+  assert.equal(nextPollInterval(8000, { ...quiet, newParts: 1, listed: 5 }, false, P), 500);
+  assert.equal(nextPollInterval(500, { ...quiet, listed: 5 }, false, P), 1000, 'nothing new: doubled from the small floor');
+  assert.equal(nextPollInterval(200, { ...quiet, listed: 5 }, false, P), 500, 'never under the floor');
+  assert.equal(nextPollInterval(8000, { ...quiet, newParts: 1, listed: 5 }, false, { ...P, smallSwarmShare: 1 }), 1000, 'share 1: as a big swarm');
 });
 
 test('pollNews counts unknown holders and parts we lack that no known holder had', () => {
@@ -67,4 +78,6 @@ test('options are checked', () => {
   assert.throws(() => checkPollPolicy({ ...P, jitter: 1 }), RangeError);
   assert.throws(() => checkPollPolicy({ ...P, enoughOwners: -1 }), RangeError);
   assert.throws(() => checkPollPolicy({ ...P, smallSwarm: -1 }), RangeError);
+  assert.throws(() => checkPollPolicy({ ...P, smallSwarmShare: 0 }), RangeError);
+  assert.throws(() => checkPollPolicy({ ...P, smallSwarmShare: 1.5 }), RangeError);
 });

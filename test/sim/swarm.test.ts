@@ -71,7 +71,8 @@ test('bounded answers: with maxHolders the tracker sends smaller AFCHs and the s
 
 test('adaptive polling asks the tracker less than polling every second', () => {
   const fixed = simulate(tiny(4));
-  const adaptive = simulate(tiny(4, { poll: { ...DEFAULT_POLL_POLICY, adaptive: true } }));
+  // the same floor as the fixed poll (a small swarm's own is half of it: poll-policy.ts smallSwarmShare)
+  const adaptive = simulate(tiny(4, { poll: { ...DEFAULT_POLL_POLICY, smallSwarmShare: 1, adaptive: true } }));
   assert.equal(adaptive.incomplete, 0);
   assert.ok(adaptive.tracker.byKind['FCHU']! < fixed.tracker.byKind['FCHU']!, `${adaptive.tracker.byKind['FCHU']} < ${fixed.tracker.byKind['FCHU']}`);
 });

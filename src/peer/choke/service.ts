@@ -11,7 +11,9 @@
  * place with the peers refused just before, best first: what an edge needs to
  * tell them "ask again now". With `admissionWaitMs` > 0 a refused request is
  * held that long instead, and served as soon as a place frees (best priority
- * first): for downloaders that read only a late close as "choked".
+ * first): the place does not idle while its claimant comes back (the peer
+ * holds 250 ms, policy.ts REFUSAL_HOLD_MS). Each held request is a connection,
+ * so the listener's connection guard bounds them.
  * Hard cap: at most `places()` (uploadSlots + 1) distinct peers are served at
  * once; a peer choked mid-part finishes that part first.
  *
@@ -164,23 +166,32 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     if (this.choker.mode === 'downloading' && (this.mode?.() ?? this.choker.autoMode(now)) === 'seeding') this.rechoke();
     if (this.choker.admit(remote, now, this.serving)) return Promise.resolve(this.grant(remote, request));
     if (this.admissionWaitMs === 0) {
-      this.refused++;
-      if (this.onRefuse) {
-        const claimants = this.choker.claimants(now);
-        const ahead = claimants.slice(0, Math.max(0, claimants.indexOf(remote))).filter((r) => !this.serving.has(r)).length;
-        this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()), this.choker.lastRefusal);
-      }
+      this.refuse(remote, this.choker.lastRefusal);
       return Promise.resolve(null);
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { remote, request, resolve, timer: null };
       waiter.timer = this.timers.setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        this.refused++;
+        // Asked once more, so that the refusal says how things stand at its close.
+        if (!this.stopped && this.choker.admit(remote, this.now(), this.serving)) {
+          resolve(this.grant(remote, request));
+          return;
+        }
+        this.refuse(remote, this.choker.lastRefusal);
         resolve(null);
       }, this.admissionWaitMs);
       this.waiters.push(waiter);
     });
+  }
+
+  /** Counts a refusal and tells `onRefuse` how the places stood (`reason`: why it was first turned away). */
+  private refuse(remote: RemoteKey, reason: RefusalReason): void {
+    this.refused++;
+    if (!this.onRefuse) return;
+    const claimants = this.choker.claimants(this.now());
+    const ahead = claimants.slice(0, Math.max(0, claimants.indexOf(remote))).filter((r) => !this.serving.has(r)).length;
+    this.onRefuse(remote, this.servingPeers(), this.places(), Math.min(ahead, this.places() - this.servingPeers()), reason);
   }
 
   /** One file's holder list (FCHU answer, ourselves excluded): completeness and records (choker.ts `holders`). */
