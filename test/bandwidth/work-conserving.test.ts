@@ -254,6 +254,59 @@ describe('free-rider record', () => {
   });
 });
 
+describe('held requests (the peer holds 250 ms: policy.ts REFUSAL_HOLD_MS)', () => {
+  test('a held free rider is served at its deadline once the peer beside it turned out a free rider too, with no vacancy in between', async () => {
+    const clock = new FakeClock(0);
+    const refusals: string[] = [];
+    const svc = new ChokerService({
+      now: clock.now, timers: clock, random: seededRandom(11), uploadSlots: 1, admissionWaitMs: 2000,
+      freeRiderGraceMs: 1000, freeRiderMinGiven: 2, freeRiderMinHeld: 2,
+      onRefuse: (remote, _serving, _places, _reserved, reason) => refusals.push(`${remote} ${reason}`),
+    });
+    svc.start();
+    // F was sent parts 0-1 at t=0, X parts 2-3 at t=500; neither sends anything back, nor spreads them
+    for (const p of [0, 1]) svc.choker.gave('F', 'm', p, 0);
+    clock.t = 500;
+    for (const p of [2, 3]) svc.choker.gave('X', 'm', p, 500);
+    svc.holders('m', 32, [{ remote: 'F', bitmap: only(32, [0, 1]) }, { remote: 'X', bitmap: only(32, [2, 3]) }]);
+    const x = await svc.admit('X', { md5: 'm', part: 4 });
+    assert.ok(x, 'X is served (not judged yet)');
+    clock.t = 1000;
+    assert.equal(svc.choker.isFreeRider('F', 1000), true);
+    let outcome = 'pending' as unknown;
+    void svc.admit('F', { md5: 'm', part: 5 }).then((r) => (outcome = r));
+    await clock.advance(1999);
+    assert.equal(outcome, 'pending', 'a place is free, but beside X (an earner until t=1500) F waits');
+    await clock.advance(1);
+    assert.equal(typeof outcome, 'function', 'at its deadline F is asked once more, and X is judged by then: served');
+    assert.deepEqual(refusals, []);
+    (outcome as unknown as () => void)();
+    x();
+    svc.stop();
+  });
+
+  test('a held request that still cannot be served is refused at its deadline, with the reason it has then', async () => {
+    const clock = new FakeClock(0);
+    const refusals: string[] = [];
+    const svc = new ChokerService({
+      now: clock.now, timers: clock, random: seededRandom(12), uploadSlots: 1, admissionWaitMs: 250,
+      onRefuse: (remote, serving, places, _reserved, reason) => refusals.push(`${remote} ${reason} ${serving}/${places}`),
+    });
+    svc.start();
+    const a = await svc.admit('A');
+    const b = await svc.admit('B');
+    assert.ok(a && b);
+    let outcome = 'pending' as unknown;
+    void svc.admit('C').then((r) => (outcome = r));
+    await clock.advance(250);
+    assert.equal(outcome, null);
+    assert.deepEqual(refusals, ['C full 2/2']);
+    a();
+    b();
+    svc.stop();
+  });
+});
+
 describe('refusal at once (ChokerService default)', () => {
   test('a request that cannot be served is refused at once, no timer; the freed place is reported with its claimants', async () => {
     const clock = new FakeClock(0);
