@@ -105,8 +105,13 @@ async function main(argv: string[]): Promise<void> {
       seconds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '16' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (v.help) {
+    process.stdout.write('bench:fchu: the cost of one FCHU on a real tracker, every holder vs bounded answers\n\n  node dist/bench/fchu.js [--peers 1000] [--parts 4096] [--bound 50] [--seconds 3] [--concurrency 16] [--json]\n');
+    return;
+  }
   const o = {
     peers: numberArg('--peers', v.peers!, 2, 100_000, true),
     parts: numberArg('--parts', v.parts!, 1, 1 << 20, true),

@@ -123,8 +123,13 @@ async function main(): Promise<void> {
       'up-rate': { type: 'string', default: '16MB' },
       runs: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write('bench:heal: what lying uploaders and the cross-checks cost a download\n\n  npm run bench:heal -- [--size 16MiB] [--part-size 262144] [--up-rate 16MB] [--runs 3] [--json]\n');
+    return;
+  }
   const size = parseRate(values.size!);
   const partSize = parseRate(values['part-size']!);
   const upRate = parseRate(values['up-rate']!);

@@ -44,6 +44,12 @@ const HOST = '127.0.0.1';
 const CLI = process.env['BENCH_TRACKER_CLI'] ?? fileURLToPath(new URL('../../bin/bugtorrent.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
+const USAGE = `bench:tracker: FCHU and RPAD requests/s, one TCP connection per request, vs a plain Node TCP server with a reply of the same size
+
+  node dist/bench/tracker.js [--seconds 3] [--warmup 0.5] [--concurrency 32] [--client auto|c|node] [--json]
+                             [--only FCHU|RPAD] [--no-reference] [--flood N]
+`;
+
 // ---- The reference server (run as a child: `tracker.js --reference-server REQ REPLY`) -----
 if (process.argv[2] === '--reference-server') {
   const requestLength = Number(process.argv[3]);
@@ -90,10 +96,13 @@ interface Options {
   flood: number;
 }
 
-function parseArgs(argv: string[]): Options {
+
+/** Parses the command line; `null` means --help was asked. */
+function parseArgs(argv: string[]): Options | null {
   const o: Options = { seconds: 3, warmup: 0.5, concurrency: 32, json: false, client: 'auto', only: new Set(['FCHU', 'RPAD']), reference: true, flood: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--help' || a === '-h') return null;
     if (a === '--json') o.json = true;
     else if (a === '--no-reference') o.reference = false;
     else if (a === '--only') {
@@ -319,7 +328,12 @@ async function floodTable(port: number, request: Buffer, replyLength: number, o:
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const parsed = parseArgs(process.argv.slice(2));
+  if (parsed === null) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const o = parsed;
   const dir = mkdtempSync(join(tmpdir(), 'bugtorrent-bench-'));
   const children: ChildProcess[] = [];
   try {
