@@ -201,7 +201,7 @@ export class Download {
     const partial = await PartialFile.open(dir, info, name);
     this.partial = partial;
     this.deps.store.add(partial.file);
-    const schedule = new Schedule({ parts: info.parts, maxInFlight: tuning.maxInFlight, randomFirst: tuning.randomFirst, endgameCopies: tuning.endgameCopies, endgameParts: tuning.endgameParts, random: this.deps.random });
+    const schedule = new Schedule({ parts: info.parts, maxInFlight: tuning.maxInFlight, randomFirst: tuning.randomFirst, endgameCopies: tuning.endgameCopies, endgameParts: tuning.endgameParts, random: this.deps.random, inOrderAlone: true });
     this.schedule = schedule;
     this.owners = new OwnerSet(
       { now: this.deps.now, random: this.deps.random, maxPerOwner: tuning.maxPerOwner, maxBackoffMs: tuning.maxBackoffMs, isSelf: (a, p) => this.isSelf(a, p) },
