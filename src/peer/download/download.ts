@@ -20,6 +20,7 @@ import { sanitizeFileName } from '../sanitize.js';
 import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
 import { type Ban, type HealReport, Healer } from './heal.js';
 import { type Owner, OwnerSet } from './owners.js';
+import { sharedBuffer } from './hashing.js';
 import { PartialFile } from './partial.js';
 import { type Flight, Schedule } from './schedule.js';
 import { type VerifyResult, verifyDownload } from './verify.js';
@@ -349,7 +350,9 @@ export class Download {
     const owners = this.owners!;
     const now = this.deps.now();
     const have = this.pickerHave();
-    for (let pick = schedule.next(have, owners, now); pick; pick = schedule.next(have, owners, now)) {
+    // Back-pressure: parts taken in (written, hashed) at once are bounded too, so are their buffers.
+    const room = (): boolean => this.writing.size < this.deps.tuning.maxInFlight;
+    for (let pick = room() ? schedule.next(have, owners, now) : null; pick; pick = room() ? schedule.next(have, owners, now) : null) {
       this.start(pick.part, owners.get(pick.owner)!);
     }
     this.scheduleWake();
@@ -379,7 +382,8 @@ export class Download {
   private start(part: number, owner: Owner): void {
     const partial = this.partial!;
     const length = partial.partSize(part);
-    const buffer = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(length, partial.file.partLength));
+    // Shared memory: the hashing thread reads the part in place (hashing.ts).
+    const buffer = this.spare.pop() ?? sharedBuffer(Math.max(length, partial.file.partLength));
     const handle = this.fetchFrom(owner, part, length, buffer);
     const flight: Flight = { part, owner, handle, cancelled: false };
     this.schedule!.add(flight);
