@@ -83,6 +83,9 @@ export interface DownloadDeps {
   readonly emit: (event: DownloadEvent) => void;
 }
 
+/** RPAD connections open at once per download (and for the re-announcement of a resume). */
+const REPORTS_AT_ONCE = 4;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class Download {
@@ -104,7 +107,7 @@ export class Download {
   private fatal: Error | null = null;
   /** Part fetches and their acceptance: all settle before the file is closed. */
   private readonly pending = new Set<Promise<unknown>>();
-  /** RPADs under way: verification does not wait for them, the final event does. */
+  /** RPAD reporters under way (report): verification does not wait for them, the final event does. */
   private readonly reports = new Set<Promise<unknown>>();
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
@@ -258,13 +261,8 @@ export class Download {
   }
 
   private async reannounce(held: number[]): Promise<void> {
-    const queue = [...held];
-    const worker = async (): Promise<void> => {
-      for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
-        await this.deps.tracker.reportPart(this.md5, p).catch((err: Error) => this.deps.log.warn({ part: p, err: err.message }, 'RPAD failed'));
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    for (const p of held) this.report(p);
+    await Promise.allSettled([...this.reports]);
   }
 
   private clearTimers(): void {
@@ -443,11 +441,31 @@ export class Download {
     }
   }
 
-  /** RPAD in the background: nothing waits for it but the final event. */
+  /** Parts to report (RPAD), in the order they came in. */
+  private readonly unreported: number[] = [];
+  private reporters = 0;
+
+  /**
+   * RPAD in the background: nothing waits for it but the final event. The
+   * reports go in order, at most REPORTS_AT_ONCE connections at a time (one
+   * connection each, PROTOCOL.md), so a fast download does not open a
+   * connection to the tracker per part all at once; the queue holds at most
+   * one number per part of the file.
+   */
   private report(part: number): void {
-    const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'));
-    this.reports.add(report);
-    void report.finally(() => this.reports.delete(report));
+    this.unreported.push(part);
+    if (this.reporters >= REPORTS_AT_ONCE) return;
+    this.reporters++;
+    const run = (async () => {
+      for (let p = this.unreported.shift(); p !== undefined; p = this.unreported.shift()) {
+        const at = p;
+        await this.deps.tracker.reportPart(this.md5, at).catch((err: Error) => this.deps.log.warn({ part: at, err: err.message }, 'RPAD failed'));
+      }
+    })().finally(() => {
+      this.reporters--;
+    });
+    this.reports.add(run);
+    void run.finally(() => this.reports.delete(run));
   }
 
   /** Fetches one copy of `part` from `owner` outside the schedule (cross-checks, healing); it counts in the owner's load. */
