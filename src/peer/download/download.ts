@@ -22,6 +22,7 @@ import { type Ban, type HealReport, Healer } from './heal.js';
 import { type Owner, OwnerSet } from './owners.js';
 import { sharedBuffer } from './hashing.js';
 import { PartialFile } from './partial.js';
+import { ReportQueue } from './reports.js';
 import { type Flight, Schedule } from './schedule.js';
 import { type VerifyResult, verifyDownload } from './verify.js';
 
@@ -107,8 +108,12 @@ export class Download {
   private fatal: Error | null = null;
   /** Part fetches and their acceptance: all settle before the file is closed. */
   private readonly pending = new Set<Promise<unknown>>();
-  /** RPAD reporters under way (report): verification does not wait for them, the final event does. */
-  private readonly reports = new Set<Promise<unknown>>();
+  /** RPADs, in order, a few at a time: verification does not wait for them, the final event does. */
+  private readonly reports = new ReportQueue(
+    (part) => this.deps.tracker.reportPart(this.md5, part),
+    (part, err) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'),
+    REPORTS_AT_ONCE,
+  );
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
   /** Cross-check fetches under way: cancelled once every part is in (the md5 judges then). */
@@ -256,13 +261,13 @@ export class Download {
     this.clearTimers();
     const result = await this.verify();
     // Every part was reported (or the report failed and was logged) before we say so.
-    await Promise.allSettled([...this.reports]);
+    await this.reports.settled();
     return result;
   }
 
   private async reannounce(held: number[]): Promise<void> {
     for (const p of held) this.report(p);
-    await Promise.allSettled([...this.reports]);
+    await this.reports.settled();
   }
 
   private clearTimers(): void {
@@ -441,31 +446,9 @@ export class Download {
     }
   }
 
-  /** Parts to report (RPAD), in the order they came in. */
-  private readonly unreported: number[] = [];
-  private reporters = 0;
-
-  /**
-   * RPAD in the background: nothing waits for it but the final event. The
-   * reports go in order, at most REPORTS_AT_ONCE connections at a time (one
-   * connection each, PROTOCOL.md), so a fast download does not open a
-   * connection to the tracker per part all at once; the queue holds at most
-   * one number per part of the file.
-   */
+  /** RPAD in the background (the report queue): nothing waits for it but the final event. */
   private report(part: number): void {
-    this.unreported.push(part);
-    if (this.reporters >= REPORTS_AT_ONCE) return;
-    this.reporters++;
-    const run = (async () => {
-      for (let p = this.unreported.shift(); p !== undefined; p = this.unreported.shift()) {
-        const at = p;
-        await this.deps.tracker.reportPart(this.md5, at).catch((err: Error) => this.deps.log.warn({ part: at, err: err.message }, 'RPAD failed'));
-      }
-    })().finally(() => {
-      this.reporters--;
-    });
-    this.reports.add(run);
-    void run.finally(() => this.reports.delete(run));
+    this.reports.add(part);
   }
 
   /** Fetches one copy of `part` from `owner` outside the schedule (cross-checks, healing); it counts in the owner's load. */
