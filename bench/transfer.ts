@@ -10,10 +10,12 @@
  *
  * Usage: npm run bench:transfer -- [--size 256MiB] [--part-size 262144] [--dir /dev/shm] [--json] [--keep]
  *        [--leecher-args '--max-per-peer 8 --max-in-flight 16']  (extra flags for the leecher, for tuning)
+ *        [--profile DIR]  (the leecher runs under `node --cpu-prof`; its .cpuprofile lands in DIR)
+ *        [--leecher-node-args '--perf-basic-prof']  (flags for node itself running the leecher, e.g. for `perf record -p`)
  * (--dir: where the files go; a tmpfs such as /dev/shm takes the disk out of the comparison)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,22 +53,41 @@ const socket = connect({ host: '127.0.0.1', port: Number(port), localAddress: '1
 });
 `;
 
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc; null where there is none. */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+const cpuSpent = (before: number | null, after: number | null): number | null => (before === null || after === null ? null : +(after - before).toFixed(2));
+
 function nodeScript(code: string, args: string[]) {
   return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-async function tcpCopy(file: string, out: string): Promise<{ bytes: number; ms: number }> {
+async function tcpCopy(file: string, out: string): Promise<{ bytes: number; ms: number; cpu: number | null }> {
   const receiver = nodeScript(RECEIVER, [out]);
   const lines = createInterface({ input: receiver.stdout! })[Symbol.asyncIterator]();
   const first = JSON.parse((await lines.next()).value as string) as { port: number };
+  const receiverBefore = cpuSeconds(receiver.pid);
   const sender = nodeScript(SENDER, [file, String(first.port)]);
   const result = JSON.parse((await lines.next()).value as string) as { bytes: number; ms: number };
+  // The sender's CPU includes its start-up (about 0.05 s); the receiver's is from its first byte.
+  const senderCpu = cpuSeconds(sender.pid);
+  const receiverCpu = cpuSpent(receiverBefore, cpuSeconds(receiver.pid));
   sender.kill();
   receiver.kill();
-  return result;
+  return { ...result, cpu: senderCpu === null || receiverCpu === null ? null : +(senderCpu + receiverCpu).toFixed(2) };
 }
 
-async function ours(file: string, dir: string, partSize: number, leecherArgs: string[]): Promise<{ ms: number; transferMs: number; verifyMs: number; md5: string }> {
+async function ours(file: string, dir: string, partSize: number, leecherArgs: string[], profileDir: string | undefined, nodeFlags: string[]): Promise<{ ms: number; transferMs: number; verifyMs: number; md5: string; leecherCpu: number | null; seederCpu: number | null }> {
   const tracker = await startTracker({ host: '127.0.0.1', port: 0, dbPath: ':memory:' });
   const procs: CliProcess[] = [];
   try {
@@ -75,9 +96,12 @@ async function ours(file: string, dir: string, partSize: number, leecherArgs: st
     procs.push(seeder);
     const shared = await seeder.waitForEvent('shared', () => true, 600_000);
     const md5 = shared['md5'] as string;
-    const leecher = new CliProcess(['peer', ...common, '--ip4', '127.0.0.3', '--dir', join(dir, 'leech'), '--get', md5, '--exit-when-done', ...leecherArgs]);
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : nodeFlags;
+    const leecher = new CliProcess(['peer', ...common, '--ip4', '127.0.0.3', '--dir', join(dir, 'leech'), '--get', md5, '--exit-when-done', ...leecherArgs], { nodeArgs });
     procs.push(leecher);
     await leecher.waitForEvent('ready', () => true, 60_000);
+    const leecherBefore = cpuSeconds(leecher.child.pid);
+    const seederBefore = cpuSeconds(seeder.child.pid);
     const t0 = performance.now();
     let tStarted = 0;
     let tLastPart = 0;
@@ -94,16 +118,22 @@ async function ours(file: string, dir: string, partSize: number, leecherArgs: st
     await leecher.waitForEvent('complete', () => true, 600_000);
     const ms = performance.now() - t0;
     const end = performance.now();
-    return { ms, transferMs: (tLastPart || end) - (tStarted || t0), verifyMs: end - (tLastPart || end), md5 };
+    const leecherCpu = cpuSpent(leecherBefore, cpuSeconds(leecher.child.pid));
+    const seederCpu = cpuSpent(seederBefore, cpuSeconds(seeder.child.pid));
+    // The profile is written when the leecher exits by itself (--exit-when-done), not when killed.
+    if (profileDir) await leecher.exited;
+    return { ms, transferMs: (tLastPart || end) - (tStarted || t0), verifyMs: end - (tLastPart || end), md5, leecherCpu, seederCpu };
   } finally {
     await Promise.all(procs.map((p) => p.kill('SIGKILL')));
     await tracker.close();
   }
 }
 
+const words = (s: string | undefined): string[] => (s ? s.split(/\s+/).filter(Boolean) : []);
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string', default: '256MiB' }, 'part-size': { type: 'string', default: '262144' }, json: { type: 'boolean', default: false }, dir: { type: 'string' }, 'leecher-args': { type: 'string' }, keep: { type: 'boolean', default: false } },
+    options: { size: { type: 'string', default: '256MiB' }, 'part-size': { type: 'string', default: '262144' }, json: { type: 'boolean', default: false }, dir: { type: 'string' }, 'leecher-args': { type: 'string' }, profile: { type: 'string' }, 'leecher-node-args': { type: 'string' }, keep: { type: 'boolean', default: false } },
   });
   const size = parseRate(values.size!);
   const partSize = parseRate(values['part-size']!);
@@ -113,7 +143,7 @@ async function main(): Promise<void> {
     writeRandomFile(file, size);
     const tcp = await tcpCopy(file, join(dir, 'tcp-copy.bin'));
     if (tcp.bytes !== size) throw new Error(`TCP copy moved ${tcp.bytes} of ${size} bytes`);
-    const run = await ours(file, dir, partSize, values['leecher-args'] ? values['leecher-args'].split(/\s+/).filter(Boolean) : []);
+    const run = await ours(file, dir, partSize, words(values['leecher-args']), values.profile, words(values['leecher-node-args']));
     const mb = size / 1e6;
     const result = {
       size,
@@ -124,7 +154,10 @@ async function main(): Promise<void> {
       ratio: +((tcp.ms / run.ms)).toFixed(3),
       ours_seconds: +(run.ms / 1000).toFixed(3),
       tcp_seconds: +(tcp.ms / 1000).toFixed(3),
+      ours_cpu_seconds: { leecher: run.leecherCpu, seeder: run.seederCpu },
+      tcp_cpu_seconds: tcp.cpu,
     };
+    const cpu = (s: number | null): string => (s === null ? '   n/a' : `${s.toFixed(2).padStart(6)} s`);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
@@ -136,6 +169,7 @@ async function main(): Promise<void> {
           `  ours last part -> complete (md5 rest, rename) ${result.ours_after_last_part_seconds.toFixed(2).padStart(5)} s`,
           `  plain TCP copy, file -> file               ${result.tcp_mbps.toFixed(1).padStart(8)} MB/s  ${result.tcp_seconds.toFixed(2)} s`,
           `  ratio ours / TCP                           ${result.ratio.toFixed(3).padStart(8)}`,
+          `  CPU: leecher ${cpu(run.leecherCpu)}, seeder ${cpu(run.seederCpu)}; TCP copy (both ends) ${cpu(tcp.cpu)}`,
           '',
         ].join('\n'),
       );

@@ -3,7 +3,7 @@
  * tell who is asking), and one-request-per-connection exchanges framed by the
  * codec's MessageReader.
  */
-import { type Socket, connect, isIPv6 } from 'node:net';
+import { type OnReadOpts, type Socket, connect, isIPv6 } from 'node:net';
 import { ErrorCode, RemoteError } from '../errors.js';
 import {
   type Command,
@@ -30,20 +30,24 @@ export function localAddressFor(host: string, local: LocalAddresses): string | u
  * error. An announced address that is not configured here (EADDRNOTAVAIL, e.g.
  * behind NAT) cannot be bound: then the connection goes out unbound.
  */
-export async function openConnection(host: string, port: number, local: LocalAddresses, timeoutMs: number): Promise<Socket> {
+export async function openConnection(host: string, port: number, local: LocalAddresses, timeoutMs: number, onread?: OnReadOpts): Promise<Socket> {
   const bind = localAddressFor(host, local);
   try {
-    return await connectOnce(host, port, bind, timeoutMs);
+    return await connectOnce(host, port, bind, timeoutMs, onread);
   } catch (err) {
     const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
     if (bind === undefined || cause?.code !== 'EADDRNOTAVAIL') throw err;
-    return connectOnce(host, port, undefined, timeoutMs);
+    return connectOnce(host, port, undefined, timeoutMs, onread);
   }
 }
 
-function connectOnce(host: string, port: number, localAddress: string | undefined, timeoutMs: number): Promise<Socket> {
+/**
+ * `onread`: the socket reads into the caller's buffer and calls back (no
+ * 'data' events, no fresh buffer per read); see net.connect.
+ */
+function connectOnce(host: string, port: number, localAddress: string | undefined, timeoutMs: number, onread: OnReadOpts | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, localAddress, noDelay: true });
+    const socket = connect({ host, port, localAddress, noDelay: true, ...(onread ? { onread } : {}) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new RemoteError(ErrorCode.TIMEOUT, `connecting to ${formatHostPort(host, port)} timed out after ${timeoutMs} ms`));

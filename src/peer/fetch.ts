@@ -56,13 +56,28 @@ export function isChoked(err: unknown): boolean {
   return err instanceof FetchFailure && err.choked;
 }
 
+/**
+ * Where every fetch's socket reads land: one buffer for the process, reused.
+ * A read is copied into its part buffer (PartReceiver) before the next read
+ * of any socket, so one is enough; without it each read allocated (and
+ * zero-filled, and page-faulted in) a fresh 64 KiB buffer for the GC to free.
+ */
+const RECEIVE = Buffer.allocUnsafe(256 << 10);
+
 export function fetchPart(req: FetchRequest): FetchHandle {
   let current: Socket | null = null;
   let cancelled = false;
   const where = formatHostPort(req.host, req.port);
 
   const attempt = async (): Promise<Buffer[]> => {
-    const s = await openConnection(req.host, req.port, req.local, req.connectTimeoutMs);
+    // The AREP goes straight into one part-sized buffer (protocol/part.ts).
+    const receiver = new PartReceiver(req.length, req.buffer);
+    // Called with each read (a view of RECEIVE, valid during the call only); false pauses the socket.
+    let onBytes: (chunk: Buffer) => boolean = () => true;
+    const s = await openConnection(req.host, req.port, req.local, req.connectTimeoutMs, {
+      buffer: RECEIVE,
+      callback: (n, buffer) => onBytes((buffer as Buffer).subarray(0, n)),
+    });
     current = s;
     if (cancelled) {
       s.destroy();
@@ -72,13 +87,11 @@ export function fetchPart(req: FetchRequest): FetchHandle {
     // Worst case framing is 1-byte chunks (6 bytes each); more than that is flooding.
     const cap = 64 + req.length * 6;
     return new Promise<Buffer[]>((resolve, reject) => {
-      // The AREP goes straight into one part-sized buffer (protocol/part.ts).
-      const receiver = new PartReceiver(req.length, req.buffer);
       let received = 0;
       let settled = false;
       let sentAt = 0;
       const cleanup = (): void => {
-        s.removeListener('data', onData);
+        onBytes = () => false;
         s.removeListener('error', onError);
         s.removeListener('close', onClose);
         s.setTimeout(0);
@@ -91,23 +104,27 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         const choked = received === 0 && sentAt > 0 && !cancelled && code === ErrorCode.NO_REPLY;
         reject(new FetchFailure(code, `${where} part ${req.part}: ${choked ? 'choked (closed unanswered)' : message}`, choked));
       };
-      const onData = (chunk: Buffer): void => {
-        if (settled) return;
+      onBytes = (chunk: Buffer): boolean => {
+        if (settled) return false;
         received += chunk.length;
         req.traffic.downloaded(remote, chunk.length);
-        if (received > cap) return fail(ErrorCode.BUFFER_LIMIT, `sent ${received} bytes for a ${req.length}-byte part`);
+        if (received > cap) {
+          fail(ErrorCode.BUFFER_LIMIT, `sent ${received} bytes for a ${req.length}-byte part`);
+          return false;
+        }
         let complete: boolean;
         try {
           complete = receiver.feed(chunk);
         } catch (err) {
-          return fail(ErrorCode.NO_REPLY, `bad reply: ${(err as Error).message}`);
+          fail(ErrorCode.NO_REPLY, `bad reply: ${(err as Error).message}`);
+          return false;
         }
         if (!complete) {
           if (req.throttle && req.throttle !== UNLIMITED) {
-            s.pause();
             req.throttle.consume(chunk.length).then(() => { if (!settled) s.resume(); }, () => undefined);
+            return false;
           }
-          return;
+          return true;
         }
         settled = true;
         cleanup();
@@ -115,11 +132,11 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         if (req.throttle && req.throttle !== UNLIMITED) void req.throttle.consume(chunk.length).catch(() => undefined);
         s.destroy();
         resolve([receiver.part]);
+        return false;
       };
       const onError = (err: Error): void => fail(ErrorCode.CONNECTION, err.message);
       const onClose = (): void => fail(ErrorCode.NO_REPLY, `closed after ${received} bytes without a whole part`);
       s.setTimeout(req.stallMs, () => fail(ErrorCode.TIMEOUT, `stalled for ${req.stallMs} ms (${received} bytes received)`));
-      s.on('data', onData);
       s.on('error', onError);
       s.on('close', onClose);
       if (cancelled) return fail(ErrorCode.CONNECTION, 'cancelled');

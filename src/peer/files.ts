@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCode, FileError } from '../errors.js';
-import { type PeerAddress, compressIPv6, expandIPv6, fullBitmap, hasPart, partCountOf } from '../protocol/index.js';
+import { type PeerAddress, compressIPv6, expandIPv6, fullBitmap, partCountOf } from '../protocol/index.js';
 
 export interface LocalFile {
   readonly md5: string;
@@ -100,19 +100,32 @@ export async function verifyFile(path: string, md5: string, owners: readonly Pee
 
 /** Compares a content hash (state kept open) with a Filemd5, under both conventions; see verifyFile. */
 export function checkHash(hash: Hash, md5: string, owners: readonly PeerAddress[], sharerKnown: boolean): VerifyOutcome {
-  const want = md5.toLowerCase();
-  const actual = hash.copy().digest('hex');
-  if (actual === want) return { status: 'verified', convention: 'content' };
+  const suffixes = ownerSuffixes(owners);
+  return judgeDigests(md5, hash.copy().digest('hex'), suffixes.map((s) => hash.copy().update(s.suffix).digest('hex')), suffixes, sharerKnown);
+}
+
+/** The content+owner suffixes to try (IPv4, then the IPv6 compressed or full), each once. */
+export function ownerSuffixes(owners: readonly PeerAddress[]): { suffix: string; owner: PeerAddress }[] {
   const seen = new Set<string>();
+  const out: { suffix: string; owner: PeerAddress }[] = [];
   for (const owner of owners) {
     for (const ip6 of [compressIPv6(owner.ip6), expandIPv6(owner.ip6)]) {
       const suffix = `${owner.ip4}${ip6}`;
       if (seen.has(suffix)) continue;
       seen.add(suffix);
-      if (hash.copy().update(suffix).digest('hex') === want) return { status: 'verified', convention: 'content+owner', owner };
+      out.push({ suffix, owner });
     }
   }
-  return { status: sharerKnown ? 'corrupt' : 'unverified', actual };
+  return out;
+}
+
+/** The verdict from md5(content) and md5(content + suffix) for each of `suffixes` (ownerSuffixes). */
+export function judgeDigests(md5: string, content: string, withSuffix: readonly string[], suffixes: readonly { owner: PeerAddress }[], sharerKnown: boolean): VerifyOutcome {
+  const want = md5.toLowerCase();
+  if (content === want) return { status: 'verified', convention: 'content' };
+  const i = withSuffix.indexOf(want);
+  if (i >= 0) return { status: 'verified', convention: 'content+owner', owner: (suffixes[i] as { owner: PeerAddress }).owner };
+  return { status: sharerKnown ? 'corrupt' : 'unverified', actual: content };
 }
 
 /** Bytes per read when hashing from disk; two buffers, so the next read overlaps the hashing. */
@@ -146,79 +159,6 @@ export async function hashRange(fh: FileHandle, hash: Hash, start: number, end: 
     const block = await pending;
     pending = readNext(); // into the other buffer, while this one is hashed
     hash.update(block);
-  }
-}
-
-/**
- * md5(content) of a file being downloaded, computed while it arrives. md5 needs
- * the bytes in order and parts land in any order, so this keeps a cursor: the
- * part at the cursor is hashed from the bytes just received (no disk read);
- * parts past it that are already on disk are read back when the cursor reaches
- * them; `finish` hashes whatever is left. The hash state stays open for the
- * content+owner candidates (checkHash).
- */
-export class PrefixHasher {
-  private readonly hash = createHash('md5');
-  private next = 0;
-  private running: Promise<void> | null = null;
-  private fh: Promise<FileHandle> | null = null;
-  private failure: Error | null = null;
-
-  constructor(private readonly file: LocalFile) {}
-
-  /** Parts hashed so far (all of 0..partsHashed-1). */
-  get partsHashed(): number {
-    return this.next;
-  }
-
-  /** `part` is on disk (its bit set); `data` is its content, when at hand. */
-  landed(part: number, data?: readonly Buffer[]): void {
-    if (this.failure) return;
-    if (part === this.next && this.running === null && data) {
-      for (const d of data) this.hash.update(d);
-      this.next++;
-    }
-    this.catchUp();
-  }
-
-  /** Reads back, in the background, parts past the cursor that are already on disk. */
-  private catchUp(): void {
-    if (this.running || this.next >= this.file.parts || !hasPart(this.file.bitmap, this.next)) return;
-    this.running = (async () => {
-      const { partLength, fileLength, bitmap, parts } = this.file;
-      const fh = await this.handle();
-      while (this.next < parts && hasPart(bitmap, this.next)) {
-        let last = this.next;
-        while (last + 1 < parts && hasPart(bitmap, last + 1)) last++;
-        const start = this.next * partLength;
-        const end = Math.min(fileLength, (last + 1) * partLength);
-        await hashRange(fh, this.hash, start, end, this.file.path);
-        this.next = last + 1;
-      }
-    })()
-      .catch((err: Error) => { this.failure = err; })
-      .finally(() => { this.running = null; });
-  }
-
-  private handle(): Promise<FileHandle> {
-    return (this.fh ??= open(this.file.path, 'r'));
-  }
-
-  /** Every part is on disk: hashes the rest and returns the live hash state. */
-  async finish(): Promise<Hash> {
-    while (this.running) await this.running;
-    if (this.failure) throw this.failure;
-    const { partLength, fileLength } = this.file;
-    await hashRange(await this.handle(), this.hash, Math.min(fileLength, this.next * partLength), fileLength, this.file.path);
-    this.next = this.file.parts;
-    return this.hash;
-  }
-
-  async close(): Promise<void> {
-    while (this.running) await this.running.catch(() => undefined);
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.then((h) => h.close()).catch(() => undefined);
   }
 }
 

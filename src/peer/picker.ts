@@ -7,7 +7,7 @@
  *     part an available owner holds, uniformly at random (get something to
  *     trade quickly rather than the same rare part as everyone else).
  *  2. Rarest first: the missing parts held by the fewest owners, ties broken at
- *     random, among the parts the least-loaded available owners hold. So each
+ *     random (or, with `inOrder`, the lowest part first), among the parts the least-loaded available owners hold. So each
  *     free slot goes to an owner we ask least (every uploader that holds
  *     something we lack stays busy, not only the holders of the globally rarest
  *     parts), and of that owner we ask its rarest part.
@@ -49,6 +49,14 @@ export interface PickInput {
    * bitmaps change (Availability below); computed from `owners` when absent.
    */
   readonly availability?: Uint16Array;
+  /**
+   * Ties between equally rare parts go to the lowest part, not a random one
+   * (after the random start). For a download nobody trades with (every owner is
+   * a seed, no one else is known to be downloading): the swarm gains nothing
+   * from a random order then, and parts landing in order let the whole-file md5
+   * follow them instead of hashing most of the file after the last one.
+   */
+  readonly inOrder?: boolean;
 }
 
 export interface Pick {
@@ -154,7 +162,7 @@ export function pickPart(input: PickInput): Pick | null {
       let min = Infinity;
       for (const p of fresh) if (heldByAskable(p)) min = Math.min(min, avail[p] as number);
       candidates = fresh.filter((p) => avail[p] === min && heldByAskable(p));
-      const part = pickOne(candidates, random);
+      const part = input.inOrder ? (candidates[0] as number) : pickOne(candidates, random);
       const owner = chooseOwner(part, askable, undefined, random, wanted);
       return owner === null ? null : { part, owner, endgame: false };
     }

@@ -83,7 +83,8 @@ export class PartReceiver {
   }
 
   /**
-   * Adds bytes (split anywhere); returns true once the part is complete. Throws a
+   * Adds bytes (split anywhere; `chunk` is not kept, so it may be a reused read
+   * buffer); returns true once the part is complete. Throws a
    * ProtocolError for the first thing wrong, and stays failed.
    */
   feed(chunk: Buffer): boolean {
@@ -113,7 +114,8 @@ export class PartReceiver {
       if (state === State.Done) {
         // Whatever follows the AREP reads as the generic reader would read it.
         this.after ??= new MessageReader({ accept: ACCEPT });
-        this.after.push(pos === 0 ? chunk : chunk.subarray(pos));
+        // A copy: `chunk` may be a reused read buffer (peer/fetch.ts), the reader may keep what it is given.
+        this.after.push(Buffer.from(chunk.subarray(pos)));
         return true;
       }
       // A header field: read in place when whole, else gather it in `scratch`.

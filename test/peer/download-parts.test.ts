@@ -144,3 +144,41 @@ test('the schedule asks the least-loaded owner, respects the caps, and cancels t
   for (const l of losers) assert.equal(l.cancelled, true);
   assert.equal(winner.cancelled, false);
 });
+
+test('alone with seeds, equally rare parts are asked in order; once someone else is downloading, at random again', () => {
+  const all = Array.from({ length: PARTS }, (_, p) => p);
+  const noop: FetchHandle = { done: new Promise<Buffer[]>(() => undefined), cancel: () => undefined };
+  const firstPicks = (seed: number, holders: ReturnType<typeof holder>[]): number[] => {
+    const schedule = new Schedule({ parts: PARTS, maxInFlight: 3, randomFirst: 0, endgameCopies: 2, random: seededRandom(seed), inOrderAlone: true });
+    const owners = new OwnerSet(
+      { now: () => 0, random: () => 0.5, maxPerOwner: 3, maxBackoffMs: 4000, isSelf: () => false },
+      (o, before, after) => schedule.bitmapChanged(o, before, after),
+    );
+    owners.update(holders, PARTS);
+    const picked: number[] = [];
+    for (let pick = schedule.next(emptyBitmap(PARTS), owners, 0); pick; pick = schedule.next(emptyBitmap(PARTS), owners, 0)) {
+      picked.push(pick.part);
+      schedule.add({ part: pick.part, owner: owners.get(pick.owner)!, handle: noop, cancelled: false });
+    }
+    return picked;
+  };
+  // Two seeds, nobody else: in order, whatever the random source says.
+  for (let seed = 1; seed <= 20; seed++) assert.deepEqual(firstPicks(seed, [holder(2, all), holder(3, all)]), [0, 1, 2]);
+  // A third peer holds part 1 only (it is downloading too): rarest first, ties at random, as before.
+  const orders = new Set<string>();
+  for (let seed = 1; seed <= 20; seed++) {
+    const picks = firstPicks(seed, [holder(2, all), holder(4, [1])]);
+    assert.notEqual(picks[0], 1, 'the part two peers hold is not among the rarest');
+    orders.add(picks.join(','));
+  }
+  assert.ok(orders.size > 1, `ties should be broken at random, got only ${[...orders]}`);
+  // Without the option the schedule is unchanged (the simulator builds it so).
+  const plain = new Set<string>();
+  for (let seed = 1; seed <= 20; seed++) {
+    const schedule = new Schedule({ parts: PARTS, maxInFlight: 1, randomFirst: 0, endgameCopies: 2, random: seededRandom(seed) });
+    const owners = new OwnerSet({ now: () => 0, random: () => 0.5, maxPerOwner: 3, maxBackoffMs: 4000, isSelf: () => false }, (o, b, a) => schedule.bitmapChanged(o, b, a));
+    owners.update([holder(2, all)], PARTS);
+    plain.add(String(schedule.next(emptyBitmap(PARTS), owners, 0)!.part));
+  }
+  assert.ok(plain.size > 1, 'random ties without inOrderAlone');
+});

@@ -190,3 +190,19 @@ test('property: picks with the incremental Availability (owners coming, changing
     { numRuns: 300 },
   );
 });
+
+test('inOrder: ties between equally rare parts go to the lowest part; rarity and the random start still come first', () => {
+  const parts = 8;
+  const owners = [owner('a', fullBitmap(parts)), owner('b', bitmapFromParts(parts, [0, 1, 2]))];
+  for (let seed = 1; seed < 30; seed++) {
+    // Parts 3..7 are the rarest (only a): the lowest of them.
+    assert.equal(pickPart(input({ parts, owners, random: seeded(seed), inOrder: true }))!.part, 3);
+    const have = bitmapFromParts(parts, [3, 4]);
+    assert.equal(pickPart(input({ parts, owners, have, random: seeded(seed), inOrder: true }))!.part, 5);
+  }
+  // Before randomFirst parts are held the start stays random.
+  const early = new Set<number>();
+  const random = seeded(3);
+  for (let i = 0; i < 100; i++) early.add(pickPart(input({ parts, owners, randomFirst: 4, random, inOrder: true }))!.part);
+  assert.ok(early.size > 2, `random start expected, got ${[...early]}`);
+});

@@ -22,8 +22,9 @@ export class CliProcess {
   private waiters: { stream: 'stdout' | 'stderr'; match: (l: JsonLine) => boolean; resolve: (l: JsonLine) => void }[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
+  /** `nodeArgs`: flags for node itself, before the CLI (e.g. `--cpu-prof` for a benchmark's profile). */
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; nodeArgs?: readonly string[] } = {}) {
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -20,7 +20,9 @@ import { sanitizeFileName } from '../sanitize.js';
 import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
 import { type Ban, type HealReport, Healer } from './heal.js';
 import { type Owner, OwnerSet } from './owners.js';
+import { sharedBuffer } from './hashing.js';
 import { PartialFile } from './partial.js';
+import { ReportQueue } from './reports.js';
 import { type Flight, Schedule } from './schedule.js';
 import { type VerifyResult, verifyDownload } from './verify.js';
 
@@ -82,6 +84,9 @@ export interface DownloadDeps {
   readonly emit: (event: DownloadEvent) => void;
 }
 
+/** RPAD connections open at once per download (and for the re-announcement of a resume). */
+const REPORTS_AT_ONCE = 4;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class Download {
@@ -103,8 +108,12 @@ export class Download {
   private fatal: Error | null = null;
   /** Part fetches and their acceptance: all settle before the file is closed. */
   private readonly pending = new Set<Promise<unknown>>();
-  /** RPADs under way: verification does not wait for them, the final event does. */
-  private readonly reports = new Set<Promise<unknown>>();
+  /** RPADs, in order, a few at a time: verification does not wait for them, the final event does. */
+  private readonly reports = new ReportQueue(
+    (part) => this.deps.tracker.reportPart(this.md5, part),
+    (part, err) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'),
+    REPORTS_AT_ONCE,
+  );
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
   /** Cross-check fetches under way: cancelled once every part is in (the md5 judges then). */
@@ -201,7 +210,7 @@ export class Download {
     const partial = await PartialFile.open(dir, info, name);
     this.partial = partial;
     this.deps.store.add(partial.file);
-    const schedule = new Schedule({ parts: info.parts, maxInFlight: tuning.maxInFlight, randomFirst: tuning.randomFirst, endgameCopies: tuning.endgameCopies, endgameParts: tuning.endgameParts, random: this.deps.random });
+    const schedule = new Schedule({ parts: info.parts, maxInFlight: tuning.maxInFlight, randomFirst: tuning.randomFirst, endgameCopies: tuning.endgameCopies, endgameParts: tuning.endgameParts, random: this.deps.random, inOrderAlone: true });
     this.schedule = schedule;
     this.owners = new OwnerSet(
       { now: this.deps.now, random: this.deps.random, maxPerOwner: tuning.maxPerOwner, maxBackoffMs: tuning.maxBackoffMs, isSelf: (a, p) => this.isSelf(a, p) },
@@ -252,18 +261,13 @@ export class Download {
     this.clearTimers();
     const result = await this.verify();
     // Every part was reported (or the report failed and was logged) before we say so.
-    await Promise.allSettled([...this.reports]);
+    await this.reports.settled();
     return result;
   }
 
   private async reannounce(held: number[]): Promise<void> {
-    const queue = [...held];
-    const worker = async (): Promise<void> => {
-      for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
-        await this.deps.tracker.reportPart(this.md5, p).catch((err: Error) => this.deps.log.warn({ part: p, err: err.message }, 'RPAD failed'));
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    for (const p of held) this.report(p);
+    await this.reports.settled();
   }
 
   private clearTimers(): void {
@@ -349,7 +353,9 @@ export class Download {
     const owners = this.owners!;
     const now = this.deps.now();
     const have = this.pickerHave();
-    for (let pick = schedule.next(have, owners, now); pick; pick = schedule.next(have, owners, now)) {
+    // Back-pressure: parts taken in (written, hashed) at once are bounded too, so are their buffers.
+    const room = (): boolean => this.writing.size < this.deps.tuning.maxInFlight;
+    for (let pick = room() ? schedule.next(have, owners, now) : null; pick; pick = room() ? schedule.next(have, owners, now) : null) {
       this.start(pick.part, owners.get(pick.owner)!);
     }
     this.scheduleWake();
@@ -379,7 +385,8 @@ export class Download {
   private start(part: number, owner: Owner): void {
     const partial = this.partial!;
     const length = partial.partSize(part);
-    const buffer = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(length, partial.file.partLength));
+    // Shared memory: the hashing thread reads the part in place (hashing.ts).
+    const buffer = this.spare.pop() ?? sharedBuffer(Math.max(length, partial.file.partLength));
     const handle = this.fetchFrom(owner, part, length, buffer);
     const flight: Flight = { part, owner, handle, cancelled: false };
     this.schedule!.add(flight);
@@ -439,11 +446,9 @@ export class Download {
     }
   }
 
-  /** RPAD in the background: nothing waits for it but the final event. */
+  /** RPAD in the background (the report queue): nothing waits for it but the final event. */
   private report(part: number): void {
-    const report = this.deps.tracker.reportPart(this.md5, part).catch((err: Error) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'));
-    this.reports.add(report);
-    void report.finally(() => this.reports.delete(report));
+    this.reports.add(part);
   }
 
   /** Fetches one copy of `part` from `owner` outside the schedule (cross-checks, healing); it counts in the owner's load. */

@@ -8,16 +8,17 @@
  * recorded digest. Every failure of the disk comes out as a DiskError saying
  * what and where (src/errors.ts).
  */
-import { type Hash, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { access, rename } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { diskError } from '../../errors.js';
 import { clearPart, countParts, emptyBitmap, hasPart, setPart } from '../../protocol/index.js';
 import { afterBytes } from '../buffers.js';
-import { type LocalFile, PrefixHasher, openPartial, partialPath } from '../files.js';
+import { type LocalFile, openPartial, partialPath } from '../files.js';
 import type { TrackerFile } from '../tracker-client.js';
 import { type Digest, UNKNOWN_SENDER } from './blame.js';
+import { FileHasher } from './hashing.js';
 import { type Journal, StateFile, emptyJournal, loadState } from './state.js';
 
 /** sha256 of a part's bytes: the digest kept per part (the protocol has none of its own). */
@@ -44,7 +45,8 @@ export class PartialFile {
     readonly file: LocalFile,
     private fh: FileHandle | null,
     private readonly state: StateFile,
-    private hasher: PrefixHasher,
+    /** sha256 per part and the md5 of the in-order prefix, in a thread of their own. */
+    private readonly hasher: FileHasher,
     /** Who sent each part, every copy seen, the bans: kept in the state file. */
     readonly journal: Journal,
     /** What the resume found, or null for a fresh download. */
@@ -67,7 +69,7 @@ export class PartialFile {
     try {
       const resumed = loaded ? await recheck(fh, file, journal, loaded.version) : null;
       const state = await StateFile.create(dir, { md5: info.md5, fileName: info.fileName, fileLength: info.fileLength, partLength: info.partLength }, bitmap, journal);
-      return new PartialFile(file, fh, state, new PrefixHasher(file), journal, resumed);
+      return new PartialFile(file, fh, state, new FileHasher(file), journal, resumed);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw diskError(err, 'write the download state beside', path);
@@ -115,15 +117,25 @@ export class PartialFile {
     if (!fh) throw diskError(new Error('closed'), 'write to', this.file.path);
     const offset = part * this.file.partLength;
     const size = this.partSize(part);
+    // Hashed (sha256, and md5 from the bytes in hand when next in line) while the bytes go to disk.
+    const digesting = this.hasher.part(part, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     try {
       for (let written = 0; written < size; ) {
         const { bytesWritten } = await fh.writev(afterBytes(chunks, written), offset + written);
         written += bytesWritten;
       }
     } catch (err) {
+      digesting.catch(() => undefined);
+      // The md5 may hold bytes that are not on disk.
+      this.hasher.reset();
       throw diskError(err, 'write to', this.file.path);
     }
-    const digest = partDigest(chunks);
+    let digest: Digest;
+    try {
+      digest = await digesting;
+    } catch (err) {
+      throw diskError(err, 'hash', this.file.path);
+    }
     this.journal.records.set(part, { owner, digest });
     this.addEvidence(part, owner, digest);
     if (this.has(part)) {
@@ -131,8 +143,8 @@ export class PartialFile {
       this.stale = true;
     } else {
       setPart(this.file.bitmap, part);
-      // md5 in order, from the bytes in hand when this part is next in line.
-      this.hasher.landed(part, chunks);
+      // Parts after it already on disk follow it into the md5.
+      this.hasher.landed();
     }
     await this.state.recordPart(part, owner, digest).catch((err: unknown) => {
       throw diskError(err, 'record progress beside', this.file.path);
@@ -161,9 +173,7 @@ export class PartialFile {
   async drop(part: number): Promise<void> {
     if (!this.has(part)) return;
     clearPart(this.file.bitmap, part);
-    const old = this.hasher;
-    this.hasher = new PrefixHasher(this.file);
-    await old.close();
+    this.hasher.reset();
     await this.state.markPart(part).catch((err: unknown) => {
       throw diskError(err, 'record progress beside', this.file.path);
     });
@@ -183,22 +193,22 @@ export class PartialFile {
     return this.has(part) ? this.journal.records.get(part)?.digest : undefined;
   }
 
-  /** Every part is on disk: the content's md5 state (open for the content+owner candidates). */
-  async hash(): Promise<Hash> {
+  /**
+   * Every part is on disk: md5(content), and md5(content + s) for each of
+   * `suffixes` (the content+owner convention). A second call (after healing)
+   * hashes afresh.
+   */
+  async digests(suffixes: readonly string[]): Promise<{ content: string; withSuffix: readonly string[] }> {
     if (this.stale) {
-      await this.hasher.close();
-      this.hasher = new PrefixHasher(this.file);
+      this.hasher.reset();
       this.stale = false;
     }
-    const hasher = this.hasher;
     try {
-      return await hasher.finish();
+      return await this.hasher.digests(suffixes);
     } catch (err) {
       throw diskError(err, 'read back', this.file.path);
     } finally {
-      await hasher.close();
-      // A second verification (after healing) hashes afresh.
-      this.hasher = new PrefixHasher(this.file);
+      this.hasher.reset();
     }
   }
 

@@ -4,6 +4,7 @@
  * requests in flight as they start and end, one view per owner — instead of
  * rebuilding it for every pick; the choice itself is the pure picker's.
  */
+import { isComplete } from '../../protocol/index.js';
 import type { FetchHandle } from '../fetch.js';
 import { Availability, type OwnerView, type Pick, pickPart } from '../picker.js';
 import type { Owner, OwnerSet } from './owners.js';
@@ -29,6 +30,12 @@ export interface ScheduleOptions {
   readonly endgameCopies: number;
   readonly endgameParts?: number;
   readonly random: () => number;
+  /**
+   * While every owner holds the whole file (nobody else is known to be
+   * downloading it), equally rare parts are asked in order (the picker's
+   * `inOrder`): the md5 then follows the parts as they land. Off by default.
+   */
+  readonly inOrderAlone?: boolean;
 }
 
 export class Schedule {
@@ -37,6 +44,8 @@ export class Schedule {
   /** The picker's view of `flights`: part -> keys of the owners asked. */
   private readonly asked = new Map<number, Set<string>>();
   private readonly views = new Map<string, View>();
+  /** Owners whose bitmap lacks some part (others downloading it too). */
+  private readonly partialOwners = new Set<string>();
   private inFlight = 0;
 
   constructor(private readonly options: ScheduleOptions) {
@@ -54,6 +63,8 @@ export class Schedule {
   /** An owner's bitmap appeared, changed or went (OwnerSet's onBitmap). */
   bitmapChanged(owner: Owner, before: Buffer | null, after: Buffer | null): void {
     this.availability.change(before, after);
+    if (after !== null && !isComplete(after, this.options.parts)) this.partialOwners.add(owner.key);
+    else this.partialOwners.delete(owner.key);
     if (after === null) this.views.delete(owner.key);
     else {
       const v = this.views.get(owner.key);
@@ -83,6 +94,7 @@ export class Schedule {
       ...(this.options.endgameParts !== undefined ? { endgameParts: this.options.endgameParts } : {}),
       random: this.options.random,
       availability: this.availability.counts,
+      inOrder: this.options.inOrderAlone === true && this.partialOwners.size === 0,
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import { ErrorCode } from '../../errors.js';
 import type { PeerAddress } from '../../protocol/index.js';
-import { checkHash } from '../files.js';
+import { judgeDigests, ownerSuffixes } from '../files.js';
 import type { PartialFile } from './partial.js';
 
 export type VerifyResult =
@@ -17,8 +17,9 @@ export async function verifyDownload(
   options: { md5: string; dir: string; name: string; owners: readonly PeerAddress[]; sharerKnown: boolean; keepCorrupt: boolean },
 ): Promise<VerifyResult> {
   const { md5, dir, name } = options;
-  const hash = await partial.hash();
-  const outcome = checkHash(hash, md5, options.owners, options.sharerKnown);
+  const suffixes = ownerSuffixes(options.owners);
+  const { content, withSuffix } = await partial.digests(suffixes.map((s) => s.suffix));
+  const outcome = judgeDigests(md5, content, withSuffix, suffixes, options.sharerKnown);
   if (outcome.status === 'verified') {
     const path = await partial.finish(dir, name);
     return { ok: true, path, convention: outcome.convention };

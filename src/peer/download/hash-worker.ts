@@ -1,0 +1,65 @@
+/**
+ * The hashing thread of one download (started by hashing.ts): sha256 of each
+ * part taken in, and the whole file's md5, fed in order, from the bytes just
+ * received or read back from the partial file. Jobs run in the order posted,
+ * which is what keeps the md5 in order. Only `part` and `digest` are answered;
+ * a read that fails is reported by the next `digest`.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import type { HashJob, HashReply } from './hashing.js';
+
+const port = parentPort;
+if (!port) throw new Error('hash-worker.js runs as a worker thread (see hashing.ts)');
+
+/** Bytes per read when hashing back from the file. */
+const BLOCK = 4 << 20;
+let md5 = createHash('md5');
+let failure: string | null = null;
+let file: { path: string; fd: number } | null = null;
+let block: Buffer | null = null;
+
+function hashRange(path: string, start: number, end: number): void {
+  if (file?.path !== path) {
+    if (file) closeSync(file.fd);
+    file = { path, fd: openSync(path, 'r') };
+  }
+  block ??= Buffer.allocUnsafe(BLOCK);
+  for (let at = start; at < end; ) {
+    const n = readSync(file.fd, block, 0, Math.min(BLOCK, end - at), at);
+    if (n === 0) throw new Error(`${path} is shorter than expected (${at} of ${end} bytes)`);
+    md5.update(block.subarray(0, n));
+    at += n;
+  }
+}
+
+port.on('message', (job: HashJob) => {
+  let reply: HashReply | null = null;
+  switch (job.op) {
+    case 'part': {
+      if (job.md5) md5.update(job.bytes);
+      reply = { id: job.id, sha256: createHash('sha256').update(job.bytes).digest('hex') };
+      break;
+    }
+    case 'range':
+      if (failure === null) {
+        try {
+          hashRange(job.path, job.start, job.end);
+        } catch (err) {
+          failure = (err as Error).message;
+        }
+      }
+      break;
+    case 'reset':
+      md5 = createHash('md5');
+      failure = null;
+      break;
+    case 'digest':
+      reply = failure !== null
+        ? { id: job.id, error: failure }
+        : { id: job.id, digests: [md5.copy().digest('hex'), ...job.suffixes.map((s) => md5.copy().update(s).digest('hex'))] };
+      break;
+  }
+  if (reply) port.postMessage(reply);
+});
