@@ -133,8 +133,12 @@ const words = (s: string | undefined): string[] => (s ? s.split(/\s+/).filter(Bo
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string', default: '256MiB' }, 'part-size': { type: 'string', default: '262144' }, json: { type: 'boolean', default: false }, dir: { type: 'string' }, 'leecher-args': { type: 'string' }, profile: { type: 'string' }, 'leecher-node-args': { type: 'string' }, keep: { type: 'boolean', default: false } },
+    options: { size: { type: 'string', default: '256MiB' }, 'part-size': { type: 'string', default: '262144' }, json: { type: 'boolean', default: false }, dir: { type: 'string' }, 'leecher-args': { type: 'string' }, profile: { type: 'string' }, 'leecher-node-args': { type: 'string' }, keep: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
+  if (values.help) {
+    process.stdout.write('bench:transfer: one seeder and one leecher on loopback vs a plain TCP copy of the same file\n\n  npm run bench:transfer -- [--size 256MiB] [--part-size 262144] [--dir /dev/shm] [--json] [--keep]\n                            [--profile DIR] [--leecher-args "..."] [--leecher-node-args "..."]\n');
+    return;
+  }
   const size = parseRate(values.size!);
   const partSize = parseRate(values['part-size']!);
   const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'bugtorrent-bench-'));
