@@ -65,13 +65,18 @@ export class PeerRecords {
 
   constructor(readonly options: Readonly<RecordOptions> = DEFAULT_RECORD_OPTIONS) {}
 
-  /** One file's holder list (an FCHU answer); `parts` its part count. Returns the peers now complete for it. */
-  learn(md5: string, parts: number, holders: readonly Holding[]): RemoteKey[] {
+  /**
+   * One file's holder list (an FCHU answer); `parts` its part count. Returns the
+   * peers now complete for it. `track`: which holders get a record (default all;
+   * the choker's: those it keeps), so the records stay as bounded as its state.
+   */
+  learn(md5: string, parts: number, holders: readonly Holding[], track: (remote: RemoteKey) => boolean = () => true): RemoteKey[] {
     const list = new Map<RemoteKey, Uint8Array>();
     const complete: RemoteKey[] = [];
     for (const h of holders) {
       list.set(h.remote, h.bitmap);
-      const r = this.remote(h.remote);
+      const r = this.remotes.get(h.remote) ?? (track(h.remote) ? this.remote(h.remote) : null);
+      if (!r) continue;
       const held = countParts(h.bitmap);
       r.held.set(md5, held);
       if (parts > 0 && held >= parts) {
@@ -94,7 +99,12 @@ export class PeerRecords {
             s.knew.add(remote);
           }
         }
-        if (spread) for (const r of s.recipients) this.remote(r).credit++;
+        if (!spread) continue;
+        for (const r of s.recipients) this.remote(r).credit++;
+        // credited: who holds it from now on matters only for the next recipients (gave refills
+        // `knew`), so the set does not grow to every holder in the swarm
+        s.recipients.clear();
+        s.knew.clear();
       }
     }
     return complete;
@@ -109,9 +119,11 @@ export class PeerRecords {
     let s = parts.get(part);
     if (!s) {
       if (parts.size >= MAX_TRACKED_PARTS) return;
-      const knew = new Set<RemoteKey>();
-      for (const [holder, bitmap] of this.lists.get(md5) ?? []) if (part < bitmap.length * 8 && hasPart(bitmap, part)) knew.add(holder);
-      parts.set(part, (s = { knew, recipients: new Set() }));
+      parts.set(part, (s = { knew: new Set(), recipients: new Set() }));
+    }
+    if (s.recipients.size === 0) {
+      s.knew.clear();
+      for (const [holder, bitmap] of this.lists.get(md5) ?? []) if (part < bitmap.length * 8 && hasPart(bitmap, part)) s.knew.add(holder);
     }
     s.recipients.add(remote);
     s.knew.add(remote);
