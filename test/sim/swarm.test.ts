@@ -148,3 +148,11 @@ test("cross-checks (heal.ts's chance and budget): some parts fetched twice, neve
   assert.equal(none.checkedBytes, 0);
   assert.equal(none.incomplete, 0);
 });
+
+test("a downloader's start-up counts in its time (from spawn): every leecher is later, none sooner than the start-up", () => {
+  const plain = simulate(tiny(6));
+  const started = simulate(tiny(6, { startupMs: 2000 }));
+  assert.equal(started.incomplete, 0);
+  for (const p of started.peers) if (p.role !== 'seed') assert.ok(p.seconds! > 2, `peer ${p.index}: ${p.seconds} s`);
+  assert.ok(started.leechers.last > plain.leechers.last + 1, `${started.leechers.last} vs ${plain.leechers.last}`);
+});
