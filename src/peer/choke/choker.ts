@@ -473,18 +473,15 @@ export class Choker {
     return new RateMeter(Math.max(this.options.rankWindowMs, this.options.statusWindowMs));
   }
 
-  /** Makes room for a newcomer: forgets the remote idle longest that holds no slot. */
+  /**
+   * Makes room for a newcomer: forgets the remotes idle longest that hold no slot,
+   * an eighth of the table at once (one scan per many newcomers, not one each).
+   */
   private evictIdlest(): void {
-    let idlest: PeerState | null = null;
-    let idlestAt = Infinity;
-    for (const p of this.peers.values()) {
-      const last = lastActive(p);
-      if (last < idlestAt && !this.isUnchoked(p.remote)) {
-        idlest = p;
-        idlestAt = last;
-      }
-    }
-    if (idlest) this.forget(idlest.remote);
+    const idle: PeerState[] = [];
+    for (const p of this.peers.values()) if (!this.isUnchoked(p.remote)) idle.push(p);
+    idle.sort((a, b) => lastActive(a) - lastActive(b));
+    for (const p of idle.slice(0, Math.max(1, this.options.maxRemotes >> 3))) this.forget(p.remote);
   }
 
   /** Interested in some file: asked for it recently, and not listed complete for it since. */
