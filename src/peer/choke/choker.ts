@@ -62,8 +62,8 @@ export interface ChokerOptions {
   forgetAfterMs: number;
   /**
    * Remotes kept at most (any remote that asks fills an entry): a newcomer beyond
-   * it pushes out the one idle longest that holds no slot. In a swarm of 10^4 a
-   * busy uploader is asked by thousands within `forgetAfterMs`.
+   * it pushes out the idlest eighth of those that hold no slot. In a swarm of 10^4
+   * a busy uploader is asked by thousands within `forgetAfterMs`.
    */
   maxRemotes: number;
   /** Seeding (by autoMode) once nothing came in for this long. */
