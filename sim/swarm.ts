@@ -116,7 +116,7 @@ export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => voi
     const peer = new SimPeer(i, spec, net.host(spec.freeRider ? 0 : spec.up, spec.down), addressOf(i), world);
     peers.push(peer);
     byIp.set(peer.ip4, peer);
-    q.at(spec.arriveAt, () => peer.arrive());
+    q.at(spec.arriveAt + (spec.seed ? 0 : (config.startupMs ?? 0)), () => peer.arrive());
   });
   let reported = 0;
   q.run(config.limitMs, () => {

@@ -51,6 +51,14 @@ export interface SimConfig {
    * 0: no queue (the fluid rate alone).
    */
   readonly uplinkQueueMs: number;
+  /**
+   * A downloader's start-up, ms: from its process being spawned (its arrival, where
+   * its time is counted from) to its first request (LOGI). bench:swarm counts
+   * from the spawn of nine Node processes on two cores: its S1 last 1.25 × D_min
+   * is 1.18 by each peer's own clock, 1.8 s of start-up (README, S1 table).
+   * Seeds are started and ready before the clock starts. Absent: 0.
+   */
+  readonly startupMs?: number;
   readonly tracker: TrackerBudget & { readonly maxHolders: number };
   /** FCHU polling: fixed at minMs, or adaptive (src/peer/poll-policy.ts). */
   readonly poll: PollPolicyOptions & { readonly adaptive: boolean };

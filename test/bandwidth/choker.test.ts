@@ -517,3 +517,26 @@ test('a claimant with a slot is ahead of one without: the free place is kept for
   assert.equal(c.admit('o', 20, new Set(['a'])), false);
   assert.equal(c.admit('s', 30, new Set(['a'])), true);
 });
+
+test('a bounded table: a swarm of askers keeps at most maxRemotes states, the slot holders and the busiest stay', () => {
+  const clock = new FakeClock(0);
+  const choker = new Choker({ uploadSlots: 2, maxRemotes: 8 }, seededRandom(3));
+  // A and B give us bytes and ask: they win the regular slots
+  traffic(choker, clock, 3, { down: { A: 50 * KB, B: 40 * KB }, asking: ['A', 'B'] });
+  choker.roundAt(clock.t, 'downloading');
+  assert.deepEqual(sorted(choker.unchoked().filter((r) => r === 'A' || r === 'B')), ['A', 'B']);
+  // then 100 remotes each ask once (refused askers of a busy uploader)
+  for (let i = 0; i < 100; i++) {
+    clock.t += 10;
+    choker.requested(`R${i}`, clock.t);
+  }
+  const kept = choker.status(clock.t).map((p) => p.remote);
+  assert.equal(kept.length, 8);
+  for (const r of ['A', 'B']) assert.ok(kept.includes(r), `${r} holds a slot: kept`);
+  assert.ok(kept.includes('R99') && !kept.includes('R0'), 'the newest askers stay, the idlest went');
+  assert.equal(choker.status(clock.t).find((p) => p.remote === 'A')!.downloaded, 150 * KB, 'what a kept remote gave us is kept');
+  // a forgotten remote that asks again starts afresh, and is served while a place is free
+  choker.requested('R0', clock.t);
+  assert.equal(choker.admit('R0', clock.t, new Set(['A'])), true);
+  assert.equal(choker.status(clock.t).length, 8);
+});

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { peerAddress } from '../../src/protocol/address.js';
 import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
-import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, OwnerSet } from '../../src/peer/download/owners.js';
+import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, OwnerSet, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
 import { Schedule } from '../../src/peer/download/schedule.js';
 import { Availability, availability } from '../../src/peer/picker.js';
 import type { FetchHandle } from '../../src/peer/fetch.js';
@@ -58,6 +58,46 @@ test('being choked is no fault: a short wait, lengthened only by long runs of ch
   assert.equal(o.choked, 3 * CHOKES_PER_DOUBLING);
   owners.succeeded(o);
   assert.equal(owners.choked(o), w, 'a good part starts over');
+});
+
+test("the download's own run of chokes, from any owners, lengthens every wait; a part kept from anyone resets it", () => {
+  const { owners } = setup();
+  const n = 2 * SWARM_CHOKES_PER_DOUBLING + 2;
+  owners.update(Array.from({ length: n }, (_, i) => holder(i + 2, [0])), PARTS);
+  const all = [...owners.values()];
+  // each owner chokes us once: no owner's own run is long, the download's is
+  const waits = all.map((o) => owners.choked(o));
+  const w = 1.5 * CHOKED_RETRY_MS;
+  assert.deepEqual(waits.slice(0, SWARM_CHOKES_PER_DOUBLING), Array<number>(SWARM_CHOKES_PER_DOUBLING).fill(w));
+  assert.deepEqual(waits.slice(SWARM_CHOKES_PER_DOUBLING, 2 * SWARM_CHOKES_PER_DOUBLING), Array<number>(SWARM_CHOKES_PER_DOUBLING).fill(2 * w));
+  assert.equal(waits[2 * SWARM_CHOKES_PER_DOUBLING], 4 * w);
+  owners.succeeded(all[0]!);
+  assert.equal(owners.choked(all[1]!), w, 'a part kept from another owner starts the run over');
+});
+
+test("an owner gone from the tracker's list keeps its back-off when it is listed again (a bounded table)", () => {
+  const { owners, now } = setup();
+  owners.update([holder(2, [0]), holder(3, [0])], PARTS);
+  const o = owners.get('127.0.0.2:5000')!;
+  for (let i = 0; i < CHOKES_PER_DOUBLING; i++) owners.choked(o);
+  const until = o.backoffUntil;
+  assert.ok(until > 0);
+  owners.update([holder(3, [0])], PARTS);
+  assert.equal(owners.get('127.0.0.2:5000'), undefined, 'an idle owner gone from the list leaves');
+  owners.update([holder(2, [0]), holder(3, [0])], PARTS);
+  const again = owners.get('127.0.0.2:5000')!;
+  assert.equal(owners.available(again), false, 'not asked at once');
+  assert.equal(again.backoffUntil, until);
+  assert.equal(owners.choked(again), 2 * 1.5 * CHOKED_RETRY_MS, 'its run of chokes goes on');
+  // at most MAX_RESTING_OWNERS are remembered, the oldest forgotten first
+  now.t = 1;
+  const many = Array.from({ length: MAX_RESTING_OWNERS + 1 }, (_, i) => ({ address: peerAddress(`10.0.${i >> 8}.${i & 255}`, '::1'), port: 5000, bitmap: bitmapOf([0]) }));
+  owners.update(many, PARTS);
+  for (const x of owners.values()) owners.choked(x);
+  owners.update([], PARTS);
+  owners.update(many, PARTS);
+  assert.equal(owners.get('10.0.0.0:5000')!.chokedInARow, 0, 'the oldest resting owner was forgotten');
+  assert.equal(owners.get(`10.0.${MAX_RESTING_OWNERS >> 8}.${MAX_RESTING_OWNERS & 255}:5000`)!.chokedInARow, 1);
 });
 
 test('a banned owner is never available, its parts stop counting, and it stays banned when it leaves the list', () => {

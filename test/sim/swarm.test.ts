@@ -71,8 +71,9 @@ test('bounded answers: with maxHolders the tracker sends smaller AFCHs and the s
 
 test('adaptive polling asks the tracker less than polling every second', () => {
   const fixed = simulate(tiny(4));
-  // the same floor as the fixed poll (a small swarm's own is half of it: poll-policy.ts smallSwarmShare)
-  const adaptive = simulate(tiny(4, { poll: { ...DEFAULT_POLL_POLICY, smallSwarmShare: 1, adaptive: true } }));
+  // polled as a big swarm is (smallSwarm 0): the same floor as the fixed poll, and a known
+  // holder's new parts are not news (in a small swarm they are, and it polls at the floor)
+  const adaptive = simulate(tiny(4, { poll: { ...DEFAULT_POLL_POLICY, smallSwarm: 0, adaptive: true } }));
   assert.equal(adaptive.incomplete, 0);
   assert.ok(adaptive.tracker.byKind['FCHU']! < fixed.tracker.byKind['FCHU']!, `${adaptive.tracker.byKind['FCHU']} < ${fixed.tracker.byKind['FCHU']}`);
 });
@@ -148,4 +149,12 @@ test("cross-checks (heal.ts's chance and budget): some parts fetched twice, neve
   const none = simulate(tiny(4, { download: { ...DOWNLOAD_DEFAULTS, crossCheckShare: 0 } }));
   assert.equal(none.checkedBytes, 0);
   assert.equal(none.incomplete, 0);
+});
+
+test("a downloader's start-up counts in its time (from spawn): every leecher is later, none sooner than the start-up", () => {
+  const plain = simulate(tiny(6));
+  const started = simulate(tiny(6, { startupMs: 2000 }));
+  assert.equal(started.incomplete, 0);
+  for (const p of started.peers) if (p.role !== 'seed') assert.ok(p.seconds! > 2, `peer ${p.index}: ${p.seconds} s`);
+  assert.ok(started.leechers.last > plain.leechers.last + 1, `${started.leechers.last} vs ${plain.leechers.last}`);
 });

@@ -60,6 +60,12 @@ export interface ChokerOptions {
   newcomerWeight: number;
   /** Peers with no traffic, no interest and no slot for this long are dropped from the state. */
   forgetAfterMs: number;
+  /**
+   * Remotes kept at most (any remote that asks fills an entry): a newcomer beyond
+   * it pushes out the idlest eighth of those that hold no slot. In a swarm of 10^4
+   * a busy uploader is asked by thousands within `forgetAfterMs`.
+   */
+  maxRemotes: number;
   /** Seeding (by autoMode) once nothing came in for this long. */
   seedingAfterMs: number;
   /** A refused asker keeps its claim on the next free place this long. */
@@ -92,6 +98,7 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
   snubAfterMs: 60_000,
   newcomerWeight: 3,
   forgetAfterMs: 300_000,
+  maxRemotes: 256,
   seedingAfterMs: 3000,
   claimMs: 1000,
   capacity: 0,
@@ -147,6 +154,9 @@ export interface RoundResult {
   chokedNow: RemoteKey[];
 }
 
+/** The meter of a remote that never moved a byte: shared, never added to (a refused asker costs no meters). */
+const NO_BYTES = new RateMeter(1);
+
 interface PeerState {
   remote: RemoteKey;
   firstSeen: number;
@@ -183,6 +193,7 @@ export class Choker {
       if (k === 'partsPerPeer' && v === Infinity) continue;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`choker option ${k} must be a number >= 0, got ${v}`);
     }
+    if (!Number.isInteger(o.maxRemotes) || o.maxRemotes < 1) throw new RangeError(`maxRemotes must be an integer >= 1, got ${o.maxRemotes}`);
     if (!Number.isInteger(o.uploadSlots)) throw new RangeError(`uploadSlots must be an integer, got ${o.uploadSlots}`);
     if (!(o.optimisticEveryRounds >= 1)) throw new RangeError('optimisticEveryRounds must be >= 1');
     if (!(o.capacityWindowMs > 0)) throw new RangeError('capacityWindowMs must be > 0');
@@ -215,7 +226,9 @@ export class Choker {
   }
 
   uploaded(remote: RemoteKey, bytes: number, now: number): void {
-    this.peer(remote, now).up.add(bytes, now);
+    const p = this.peer(remote, now);
+    if (p.up === NO_BYTES) p.up = this.meter();
+    p.up.add(bytes, now);
     this.upTotal.add(bytes, now);
   }
 
@@ -231,7 +244,8 @@ export class Choker {
    * them interested in nothing, their slot is free at once. Returns those peers.
    */
   holders(md5: string, parts: number, holdings: readonly Holding[], now: number): RemoteKey[] {
-    const complete = this.records.learn(md5, parts, holdings);
+    // records only for remotes we keep (a holder list names many we never meet)
+    const complete = this.records.learn(md5, parts, holdings, (r) => this.peers.has(r));
     const freed: RemoteKey[] = [];
     for (const r of complete) {
       const p = this.peers.get(r);
@@ -343,7 +357,9 @@ export class Choker {
   }
 
   downloaded(remote: RemoteKey, bytes: number, now: number): void {
-    this.peer(remote, now).down.add(bytes, now);
+    const p = this.peer(remote, now);
+    if (p.down === NO_BYTES) p.down = this.meter();
+    p.down.add(bytes, now);
   }
 
   /** Drops a peer (gone from the swarm); its slot becomes vacant. */
@@ -477,11 +493,26 @@ export class Choker {
   private peer(remote: RemoteKey, now: number): PeerState {
     let p = this.peers.get(remote);
     if (!p) {
-      const window = Math.max(this.options.rankWindowMs, this.options.statusWindowMs);
-      p = { remote, firstSeen: now, lastRequest: -Infinity, wants: new Map(), up: new RateMeter(window), down: new RateMeter(window) };
+      if (this.peers.size >= this.options.maxRemotes) this.evictIdlest();
+      p = { remote, firstSeen: now, lastRequest: -Infinity, wants: new Map(), up: NO_BYTES, down: NO_BYTES };
       this.peers.set(remote, p);
     }
     return p;
+  }
+
+  private meter(): RateMeter {
+    return new RateMeter(Math.max(this.options.rankWindowMs, this.options.statusWindowMs));
+  }
+
+  /**
+   * Makes room for a newcomer: forgets the remotes idle longest that hold no slot,
+   * an eighth of the table at once (one scan per many newcomers, not one each).
+   */
+  private evictIdlest(): void {
+    const idle: PeerState[] = [];
+    for (const p of this.peers.values()) if (!this.isUnchoked(p.remote)) idle.push(p);
+    idle.sort((a, b) => lastActive(a) - lastActive(b));
+    for (const p of idle.slice(0, Math.max(1, this.options.maxRemotes >> 3))) this.forget(p.remote);
   }
 
   /** Interested in some file: asked for it recently, and not listed complete for it since. */
@@ -539,10 +570,13 @@ export class Choker {
   private prune(now: number): void {
     const idle = this.options.forgetAfterMs;
     for (const p of this.peers.values()) {
-      const last = Math.max(p.firstSeen, p.lastRequest, p.up.lastAt, p.down.lastAt);
-      if (now - last > idle && !this.isUnchoked(p.remote)) this.forget(p.remote);
+      if (now - lastActive(p) > idle && !this.isUnchoked(p.remote)) this.forget(p.remote);
     }
   }
+}
+
+function lastActive(p: PeerState): number {
+  return Math.max(p.firstSeen, p.lastRequest, p.up.lastAt, p.down.lastAt);
 }
 
 /** Parts being sent now: a Map counts each peer's parts, a Set one part per peer. */

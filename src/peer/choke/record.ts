@@ -73,13 +73,18 @@ export class PeerRecords {
 
   constructor(readonly options: Readonly<RecordOptions> = DEFAULT_RECORD_OPTIONS) {}
 
-  /** One file's holder list (an FCHU answer); `parts` its part count. Returns the peers now complete for it. */
-  learn(md5: string, parts: number, holders: readonly Holding[]): RemoteKey[] {
+  /**
+   * One file's holder list (an FCHU answer); `parts` its part count. Returns the
+   * peers now complete for it. `track`: which holders get a record (default all;
+   * the choker's: those it keeps), so the records stay as bounded as its state.
+   */
+  learn(md5: string, parts: number, holders: readonly Holding[], track: (remote: RemoteKey) => boolean = () => true): RemoteKey[] {
     const list = new Map<RemoteKey, Uint8Array>();
     const complete: RemoteKey[] = [];
     for (const h of holders) {
       list.set(h.remote, h.bitmap);
-      const r = this.remote(h.remote);
+      const r = this.remotes.get(h.remote) ?? (track(h.remote) ? this.remote(h.remote) : null);
+      if (!r) continue;
       const held = countParts(h.bitmap);
       r.held.set(md5, held);
       if (parts > 0 && held >= parts) {
@@ -102,11 +107,16 @@ export class PeerRecords {
             s.knew.add(remote);
           }
         }
+        if (!spread) continue;
         // Only a part we sent to one peer says who spread it: with two recipients the
         // spread may be the other's alone, and crediting both let free riders pass as
         // contributors whenever a contributor got the same part (sim s3: 8 judgements
         // in 500; the free riders took 25 % of the seed's upload).
-        if (spread && s.recipients.size === 1) for (const r of s.recipients) this.remote(r).credit++;
+        if (s.recipients.size === 1) for (const r of s.recipients) this.remote(r).credit++;
+        // credited: who holds it from now on matters only for the next recipients (gave refills
+        // `knew`), so the set does not grow to every holder in the swarm
+        s.recipients.clear();
+        s.knew.clear();
       }
     }
     return complete;
@@ -121,9 +131,11 @@ export class PeerRecords {
     let s = parts.get(part);
     if (!s) {
       if (parts.size >= MAX_TRACKED_PARTS) return;
-      const knew = new Set<RemoteKey>();
-      for (const [holder, bitmap] of this.lists.get(md5) ?? []) if (part < bitmap.length * 8 && hasPart(bitmap, part)) knew.add(holder);
-      parts.set(part, (s = { knew, recipients: new Set() }));
+      parts.set(part, (s = { knew: new Set(), recipients: new Set() }));
+    }
+    if (s.recipients.size === 0) {
+      s.knew.clear();
+      for (const [holder, bitmap] of this.lists.get(md5) ?? []) if (part < bitmap.length * 8 && hasPart(bitmap, part)) s.knew.add(holder);
     }
     s.recipients.add(remote);
     s.knew.add(remote);

@@ -54,6 +54,21 @@ export interface OwnerSetOptions {
  */
 export const CHOKED_RETRY_MS = 300;
 export const CHOKES_PER_DOUBLING = 4;
+/**
+ * The download's own run of chokes (from any owner, since the last part kept)
+ * doubles the wait once more for every this many of them: in a large swarm
+ * whose places are all taken, a downloader that knows dozens of owners would
+ * otherwise ask each of them every 0.3-0.6 s, a new connection every time
+ * (sim flash crowd, 300 peers: ~1 000 refusals per part delivered). In a small
+ * swarm parts keep landing and the run never gets this long.
+ */
+export const SWARM_CHOKES_PER_DOUBLING = 16;
+/**
+ * Owners gone from the tracker's list (a bounded answer lists a few of many)
+ * keep their back-off for when they are listed again, at most this many (the
+ * oldest go first): a re-listed owner that just refused us is not asked at once.
+ */
+export const MAX_RESTING_OWNERS = 1024;
 /** First back-off after a fault; doubles with each further fault up to maxBackoffMs. */
 export const FIRST_BACKOFF_MS = 500;
 
@@ -67,6 +82,10 @@ export class OwnerSet {
   sharerKnown = false;
   /** Bans of owners not (or no longer) in the lists, e.g. kept from an earlier run. */
   private readonly absentBans = new Map<string, string>();
+  /** Back-offs of owners that left the list while backed off (MAX_RESTING_OWNERS at most, oldest first). */
+  private readonly resting = new Map<string, Pick<Owner, 'failures' | 'backoffUntil' | 'chokedInARow'>>();
+  /** Chokes from any owner since the last part kept. */
+  private chokedSincePart = 0;
 
   constructor(
     private readonly options: OwnerSetOptions,
@@ -123,7 +142,9 @@ export class OwnerSet {
       } else {
         const banned = this.absentBans.get(key) ?? null;
         this.absentBans.delete(key);
-        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned };
+        const rest = this.resting.get(key);
+        this.resting.delete(key);
+        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned, ...rest };
         this.owners.set(key, owner);
         if (banned === null) this.onBitmap(owner, null, h.bitmap);
       }
@@ -132,6 +153,10 @@ export class OwnerSet {
       // A banned owner is remembered (so it stays banned); others leave once idle.
       if (o.listed || o.load > 0 || o.banned !== null) continue;
       this.owners.delete(key);
+      if (o.backoffUntil > this.options.now() || o.chokedInARow > 0 || o.failures > 0) {
+        this.resting.set(key, { failures: o.failures, backoffUntil: o.backoffUntil, chokedInARow: o.chokedInARow });
+        if (this.resting.size > MAX_RESTING_OWNERS) this.resting.delete(this.resting.keys().next().value!);
+      }
       this.onBitmap(o, o.bitmap, null);
     }
   }
@@ -146,13 +171,19 @@ export class OwnerSet {
     o.failures = 0;
     o.chokedInARow = 0;
     o.parts++;
+    this.chokedSincePart = 0;
   }
 
-  /** `o` choked us: no fault, no escalation; others are asked first for a while. Returns the wait. */
+  /**
+   * `o` choked us: no fault; others are asked first for a while. The wait grows
+   * with long runs of chokes, its own and the download's. Returns the wait.
+   */
   choked(o: Owner): number {
     o.choked++;
-    const base = Math.min(this.options.maxBackoffMs, CHOKED_RETRY_MS * 2 ** Math.floor(o.chokedInARow / CHOKES_PER_DOUBLING));
+    const doublings = Math.floor(o.chokedInARow / CHOKES_PER_DOUBLING) + Math.floor(this.chokedSincePart / SWARM_CHOKES_PER_DOUBLING);
+    const base = Math.min(this.options.maxBackoffMs, CHOKED_RETRY_MS * 2 ** doublings);
     o.chokedInARow++;
+    this.chokedSincePart++;
     const wait = base + Math.floor(this.options.random() * base);
     o.backoffUntil = Math.max(o.backoffUntil, this.options.now() + wait);
     return wait;
