@@ -26,6 +26,7 @@ export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, toke
   --out DIR          write SVG plots (completion CDF, throughput, tracker load) and the full JSON there
   --compare FILE     print the run beside a bench:swarm --json output (e.g. for s1 / s3)
   --json             print one JSON object instead of the table
+  --limit S          stop after S simulated seconds (default: the scenario's), e.g. to profile a long run
   --progress         every 500 000 events, a line on stderr: simulated time, events, CPU, peers still downloading
   --list             list the scenarios`;
 
@@ -36,6 +37,8 @@ export interface SimArgs extends ScenarioKnobs {
   compare?: string;
   json: boolean;
   progress: boolean;
+  /** Stop after this many simulated seconds (the scenario's limit otherwise). */
+  limitSeconds?: number;
 }
 
 /** null: --help or --list was asked for (the caller prints). */
@@ -54,6 +57,7 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
       compare: { type: 'string' },
       json: { type: 'boolean', default: false },
       progress: { type: 'boolean', default: false },
+      limit: { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -80,6 +84,7 @@ export function parseSimArgs(argv: string[]): SimArgs | 'help' | 'list' {
     compare: v.compare,
     json: v.json!,
     progress: v.progress!,
+    limitSeconds: v.limit === undefined ? undefined : numberArg('--limit', v.limit, 1, 10 ** 7, false),
   };
 }
 
@@ -95,7 +100,8 @@ export function main(argv: string[]): void {
   if (args === 'help') return void process.stdout.write(`${SIM_HELP}\n`);
   if (args === 'list') return void process.stdout.write(`${SCENARIOS.map((s) => `${s.name.padEnd(12)} ${s.about}`).join('\n')}\n`);
   const sc = scenario(args.scenario)!;
-  const config = sc.build({ peers: args.peers, seed: args.seed, maxHolders: args.maxHolders, adaptivePoll: args.adaptivePoll, partLength: args.partLength, size: args.size });
+  const built = sc.build({ peers: args.peers, seed: args.seed, maxHolders: args.maxHolders, adaptivePoll: args.adaptivePoll, partLength: args.partLength, size: args.size });
+  const config = args.limitSeconds === undefined ? built : { ...built, limitMs: args.limitSeconds * 1000 };
   const progress = (p: SimProgress): void =>
     void process.stderr.write(`sim: ${p.simulatedSeconds.toFixed(1)} s simulated, ${p.events} events, ${p.cpuSeconds.toFixed(1)} s CPU, ${p.waiting} still downloading\n`);
   const result = simulate(config, args.progress ? progress : undefined);
