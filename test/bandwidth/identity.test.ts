@@ -1,7 +1,7 @@
 /** SwarmIdentity: remote IPv6 -> the owner's IPv4 key; departures from every holder list. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SwarmIdentity, createBandwidthPolicy } from '../../src/peer/bandwidth/index.js';
+import { SAMPLED_AT, SwarmIdentity, createBandwidthPolicy } from '../../src/peer/bandwidth/index.js';
 
 const h = (ip4: string, ip6: string, port = 5000) => ({ address: { ip4, ip6 }, port });
 
@@ -32,6 +32,20 @@ test('a peer gone from every holder list is reported once; one still listed for 
   assert.equal(id.resolve('fd00::3'), '10.0.0.3');
   assert.deepEqual(id.learn(f2, []), ['10.0.0.3']);
   assert.deepEqual(id.learn(f2, []), []);
+});
+
+test('a list as long as a sample (SAMPLED_AT) reports nobody gone; a shorter, complete one does', () => {
+  const id = new SwarmIdentity();
+  const md5 = '3'.repeat(32);
+  const many = (from: number): ReturnType<typeof h>[] => Array.from({ length: SAMPLED_AT }, (_, i) => h(`10.2.${Math.floor((from + i) / 250)}.${((from + i) % 250) + 1}`, `fd02::${(from + i).toString(16)}`));
+  assert.deepEqual(id.learn(md5, many(0)), []);
+  // the tracker's next sample is other holders: those left out have not left
+  assert.deepEqual(id.learn(md5, many(SAMPLED_AT)), []);
+  assert.equal(id.known().length, 2 * SAMPLED_AT, 'both samples remembered');
+  // a complete list (shorter than a sample) is the truth: everyone else is gone
+  const gone = id.learn(md5, [h('10.2.0.1', 'fd02::0')]);
+  assert.equal(gone.length, 2 * SAMPLED_AT - 1);
+  assert.ok(!gone.includes('10.2.0.1'));
 });
 
 test('the policy counts an IPv6 remote under the IPv4 key and forgets departed peers', () => {

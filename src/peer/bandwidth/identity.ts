@@ -9,7 +9,11 @@
  * and maps a remote IPv6 to that peer's IPv4 key. An IPv6 announced by several
  * peers with different IPv4s (several peers on one host, all on `::1`) is
  * ambiguous and stays as it is. It also notices when a peer disappears from
- * every file's holder list, so the choker can forget it.
+ * every file's holder list, so the choker can forget it. Only a list shorter
+ * than `SAMPLED_AT` says that: our tracker answers a big swarm with a sample of
+ * that many holders (src/tracker/holders-sample.ts), and a peer left out of a
+ * sample has not left (the choker forgot slot holders at every poll of a
+ * 10³-peer swarm); from such a list, holders are only added.
  *
  * Pure: no timers, no sockets.
  */
@@ -44,6 +48,11 @@ export function expand6(ip6: string): string {
   return [...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join(':');
 }
 
+/** Lists this long may be samples (our tracker's default bound, DEFAULT_MAX_HOLDERS): no departures read from them. */
+export const SAMPLED_AT = 50;
+/** Holders remembered per file from sampled lists at most (a new complete list, or this bound, starts afresh). */
+const MAX_REMEMBERED = 4096;
+
 export class SwarmIdentity {
   /** expanded IPv6 -> the IPv4 keys announced with it */
   private readonly v6 = new Map<string, Set<RemoteKey>>();
@@ -67,6 +76,12 @@ export class SwarmIdentity {
       set.add(k4);
     }
     const before = this.lists.get(md5) ?? new Set<RemoteKey>();
+    if (holders.length >= SAMPLED_AT && before.size + now.size <= MAX_REMEMBERED) {
+      // a sample: whoever it leaves out may still be there
+      for (const k of now) before.add(k);
+      this.lists.set(md5, before);
+      return [];
+    }
     this.lists.set(md5, now);
     const gone: RemoteKey[] = [];
     for (const k of before) {

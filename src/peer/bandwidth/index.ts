@@ -3,5 +3,5 @@ export { TokenBucket, type TokenBucketOptions, CHUNK_BYTES, BURST_TIME_MS, defau
 export { createThrottle, type RateLimiter, type ThrottleOptions } from './throttle.js';
 
 export { createBandwidthPolicy, REFUSE_ALL, type BandwidthPolicy, type BandwidthSettings, type BandwidthStatus } from './policy.js';
-export { SwarmIdentity, type HolderAddress } from './identity.js';
+export { SAMPLED_AT, SwarmIdentity, type HolderAddress } from './identity.js';
 export { SeedSpread } from './spread.js';
