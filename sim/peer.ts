@@ -81,7 +81,8 @@ export class SimPeer {
     const t = w.config.download;
     ({ owners: this.owners, schedule: this.schedule } = newDownloadState(
       { now: () => w.q.now, random: w.random, maxPerOwner: t.maxPerOwner, maxBackoffMs: t.maxBackoffMs, isSelf: (a) => a.ip4 === this.ip4 },
-      { parts: w.parts, maxInFlight: t.maxInFlight, randomFirst: t.randomFirst, endgameCopies: t.endgameCopies, endgameParts: t.endgameParts, random: w.random },
+      // inOrderAlone as the real download (download.ts): equally rare parts in order while every owner is a seed
+      { parts: w.parts, maxInFlight: t.maxInFlight, randomFirst: t.randomFirst, endgameCopies: t.endgameCopies, endgameParts: t.endgameParts, random: w.random, inOrderAlone: true },
     ));
   }
 
