@@ -114,7 +114,7 @@ describe('parts per peer', () => {
     assert.throws(() => new Choker({ partsPerPeer: -1 }), RangeError);
   });
 
-  test('a further part in parallel waits while another peer waits for a place; a newcomer with a free place does not wait', () => {
+  test('a further part in parallel waits while another peer waits for a place or wants parts at all; a newcomer with a free place does not wait', () => {
     const clock = new FakeClock(0);
     const c = new Choker({ uploadSlots: 1 }, seededRandom(1));
     for (const r of ['A', 'B', 'C']) c.requested(r, clock.t);
@@ -125,7 +125,12 @@ describe('parts per peer', () => {
     // C is served once B is done; nobody waits: A may use the spare capacity
     serving.delete('B');
     assert.equal(c.admit('C', clock.t, serving), true);
-    // C got its part and is gone; with nobody waiting, A may take both places
+    // C got its part; nobody waits, but B and C asked within interestMs: one flow fills the
+    // uplink, and a second one for A would halve theirs when they come back
+    assert.equal(c.admit('A', clock.t, new Map([['A', 1]])), false, 'others still want parts');
+    // later only A asks: alone, A may take both places
+    clock.t += c.options.interestMs + 1;
+    c.requested('A', clock.t);
     assert.equal(c.admit('A', clock.t, new Map([['A', 1]])), true, 'alone, A may take both places');
     // a newcomer is not kept out by A's parallel parts while a place (by peer) is free
     c.requested('D', clock.t);

@@ -108,7 +108,7 @@ export interface BandwidthStatus extends ChokerStatus {
 /** The debug line of each refusal (tests and bench:swarm read them). */
 const REFUSAL_MESSAGES: Readonly<Record<RefusalReason, string>> = {
   full: 'request refused: no free place',
-  parallel: 'request refused: no further part in parallel while others wait',
+  parallel: 'request refused: no further part in parallel while others want parts',
   'free-rider': 'request refused: a free rider is served only while no contributor is',
 };
 
@@ -132,7 +132,7 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
       }
     },
     // Work conservation, visible: a refusal happens only with every place in use or kept for a claimant ahead
-    // (or, for a further part in parallel, while others wait).
+    // (or, for a further part in parallel, while others want parts).
     onRefuse: (remote, serving, places, reserved, reason) => {
       settings.choker?.onRefuse?.(remote, serving, places, reserved, reason);
       log?.debug({ remote, serving, places, reserved }, REFUSAL_MESSAGES[reason]);

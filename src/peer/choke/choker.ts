@@ -111,7 +111,7 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
 
 /**
  * Why the last `admit` said no: every place served or kept for claimants ahead
- * (`full`), a further part in parallel while others wait (`parallel`), or a free
+ * (`full`), a further part in parallel while others want parts (`parallel`), or a free
  * rider while a peer that earns its place is served (`free-rider`).
  */
 export type RefusalReason = 'full' | 'parallel' | 'free-rider';
@@ -300,6 +300,11 @@ export class Choker {
       this.expireClaims(now);
       if (partsInFlight(serving) >= this.places()) return false;
       for (const r of this.claims.keys()) if (r !== remote && !serving.has(r)) return false;
+      // Nor while another peer wants parts from us at all: one flow already fills a
+      // shaped uplink, and a second part for one peer halves everyone else's rate
+      // (the seed's first parts in sim S1 came after 1.25 s, ten flows at once).
+      // A peer alone with us keeps its parallel parts (a single transfer's pipeline).
+      if (this.othersInterested(remote, now)) return false;
       if (this.isFreeRider(remote, now) && this.servesEarner(remote, now, serving)) {
         this.lastRefusal = 'free-rider';
         return false;
@@ -336,6 +341,12 @@ export class Choker {
       return true;
     }
     return this.claimAndRefuse(remote, now, 'full');
+  }
+
+  /** Some peer other than `remote` asked us for a part within `interestMs` (and is not complete for it). */
+  private othersInterested(remote: RemoteKey, now: number): boolean {
+    for (const [r, p] of this.peers) if (r !== remote && this.interested(p, now)) return true;
+    return false;
   }
 
   /** Someone other than `remote` who is not a free rider is being served. */

@@ -65,7 +65,7 @@ export interface ChokerServiceOptions extends Partial<ChokerOptions> {
    * A request was refused: how many distinct peers were being served then, of
    * how many places, and how many free places were kept for claimants ahead of it.
    * `reason` (choker.ts RefusalReason): every place taken (`full`), a further part
-   * in parallel while others wait (`parallel`), or a free rider while a peer
+   * in parallel while others want parts (`parallel`), or a free rider while a peer
    * that earns its place is served (`free-rider`).
    */
   onRefuse?: (remote: RemoteKey, serving: number, places: number, reserved: number, reason: RefusalReason) => void;
