@@ -42,6 +42,10 @@ test('a list as long as a sample (SAMPLED_AT) reports nobody gone; a shorter, co
   // the tracker's next sample is other holders: those left out have not left
   assert.deepEqual(id.learn(md5, many(SAMPLED_AT)), []);
   assert.equal(id.known().length, 2 * SAMPLED_AT, 'both samples remembered');
+  // past what is remembered from samples, a sample starts afresh, still reporting nobody gone
+  const fresh = new SwarmIdentity();
+  for (let from = 0; from <= 4096; from += SAMPLED_AT) assert.deepEqual(fresh.learn(md5, many(from)), [], `sample from ${from}`);
+  assert.ok(fresh.known().length <= 4096);
   // a complete list (shorter than a sample) is the truth: everyone else is gone
   const gone = id.learn(md5, [h('10.2.0.1', 'fd02::0')]);
   assert.equal(gone.length, 2 * SAMPLED_AT - 1);

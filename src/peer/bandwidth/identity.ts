@@ -17,6 +17,7 @@
  *
  * Pure: no timers, no sockets.
  */
+import { DEFAULT_MAX_HOLDERS } from '../../tracker/holders-sample.js';
 import { type RemoteKey, remoteKey } from '../bandwidth.js';
 
 export interface HolderAddress {
@@ -48,8 +49,8 @@ export function expand6(ip6: string): string {
   return [...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join(':');
 }
 
-/** Lists this long may be samples (our tracker's default bound, DEFAULT_MAX_HOLDERS): no departures read from them. */
-export const SAMPLED_AT = 50;
+/** Lists this long may be samples (our tracker's default bound): no departures read from them. */
+export const SAMPLED_AT = DEFAULT_MAX_HOLDERS;
 /** Holders remembered per file from sampled lists at most (a new complete list, or this bound, starts afresh). */
 const MAX_REMEMBERED = 4096;
 
@@ -76,22 +77,37 @@ export class SwarmIdentity {
       set.add(k4);
     }
     const before = this.lists.get(md5) ?? new Set<RemoteKey>();
-    if (holders.length >= SAMPLED_AT && before.size + now.size <= MAX_REMEMBERED) {
+    if (holders.length >= SAMPLED_AT) {
       // a sample: whoever it leaves out may still be there
-      for (const k of now) before.add(k);
-      this.lists.set(md5, before);
+      if (before.size + now.size <= MAX_REMEMBERED) {
+        for (const k of now) before.add(k);
+        this.lists.set(md5, before);
+        return [];
+      }
+      // too many remembered: start afresh from this sample, reporting nobody gone
+      this.lists.set(md5, now);
+      this.dropAliases(this.unlisted(before));
       return [];
     }
     this.lists.set(md5, now);
-    const gone: RemoteKey[] = [];
-    for (const k of before) {
-      if (now.has(k)) continue;
-      let elsewhere = false;
-      for (const [m, set] of this.lists) if (m !== md5 && set.has(k)) { elsewhere = true; break; }
-      if (!elsewhere) gone.push(k);
-    }
-    for (const k of gone) for (const [k6, set] of this.v6) if (set.delete(k) && set.size === 0) this.v6.delete(k6);
+    const gone = this.unlisted(before);
+    this.dropAliases(gone);
     return gone;
+  }
+
+  /** Those of `keys` that no file's list names now. */
+  private unlisted(keys: Iterable<RemoteKey>): RemoteKey[] {
+    const out: RemoteKey[] = [];
+    for (const k of keys) {
+      let listed = false;
+      for (const set of this.lists.values()) if (set.has(k)) { listed = true; break; }
+      if (!listed) out.push(k);
+    }
+    return out;
+  }
+
+  private dropAliases(keys: readonly RemoteKey[]): void {
+    for (const k of keys) for (const [k6, set] of this.v6) if (set.delete(k) && set.size === 0) this.v6.delete(k6);
   }
 
   /**
