@@ -6,7 +6,8 @@
  * first copy wins, RPAD per part. The uploader's admission is the choker
  * service's with the real Choker (`admit`: work-conserving, uploadSlots + 1
  * places, claims) and the source's real SeedSpread; a refused request is closed
- * unanswered after `admissionWaitMs` (the peer's: 0, at once). Completed peers
+ * unanswered after `admissionWaitMs` unless a place frees first (the peer's:
+ * REFUSAL_HOLD_MS, 250 ms). Completed peers
  * and seeds poll FCHU every swarmWatchMs for the choker (src/peer/index.ts) and
  * every peer refreshes its LOGI every refreshMs. Only the network and the
  * tracker's queue are modelled.

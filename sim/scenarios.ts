@@ -76,7 +76,7 @@ function base(k: ScenarioKnobs, fileSize: number, peers: PeerSpec[], net: Net, p
       ? { ...DEFAULT_POLL_POLICY, minMs: PEER_DOWNLOAD.pollMs, maxMs: PEER_DOWNLOAD.pollMaxMs, adaptive: true }
       : { ...DEFAULT_POLL_POLICY, minMs: PEER_DOWNLOAD.pollMs, jitter: 0, adaptive: false },
     download: DOWNLOAD_DEFAULTS,
-    // the peer's: a refused request is closed at once (REFUSAL_HOLD_MS)
+    // the peer's: a refused request is held for a place, then closed (REFUSAL_HOLD_MS)
     choker: { ...DEFAULT_CHOKER_OPTIONS, admissionWaitMs: PEER_REFUSAL_HOLD_MS },
     refreshMs: PEER_DOWNLOAD.refreshMs,
     swarmWatchMs: PEER_DOWNLOAD.swarmWatchMs,

@@ -44,7 +44,7 @@ const realTimers: Timers = {
 };
 
 export interface ChokerServiceOptions extends Partial<ChokerOptions> {
-  /** How long a refused request is held for a place before `admit` resolves null. Default 0: refused at once. */
+  /** How long a refused request is held for a place before `admit` resolves null. Default 0: refused at once (the peer's policy holds REFUSAL_HOLD_MS). */
   admissionWaitMs?: number;
   /** Milliseconds, monotonic. Default `performance.now()`. */
   now?: () => number;
