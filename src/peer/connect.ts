@@ -1,7 +1,7 @@
 /**
  * Outgoing connections bound to our announced address (so the other side can
- * tell who is asking), and one-request-per-connection exchanges framed by the
- * codec's MessageReader.
+ * tell who is asking), and one-request-per-connection exchanges (or several
+ * requests pipelined in one write) framed by the codec's MessageReader.
  */
 import { type OnReadOpts, type Socket, connect, isIPv6 } from 'node:net';
 import { ErrorCode, RemoteError } from '../errors.js';
@@ -77,36 +77,57 @@ export interface RequestOptions {
  * one reply, close. A close without a reply is BT_NO_REPLY, silence BT_TIMEOUT.
  */
 export async function requestOnce(host: string, port: number, request: Message, options: RequestOptions): Promise<Message> {
-  const bytes = encodeMessage(request);
+  const [reply] = await requestMany(host, port, [request], options);
+  return reply as Message;
+}
+
+/**
+ * Several requests pipelined on one connection, in one write (our servers
+ * answer every complete request received, then close: PROTOCOL.md, Framing).
+ * Resolves with the replies in order, as many as came before the server
+ * closed, went silent or sent something unreadable: a server that answers one
+ * request per connection (other implementations) gives one reply or none, so
+ * fewer replies than requests is an answer, not an error. Rejects only when no
+ * reply came at all: BT_NO_REPLY on a close, BT_TIMEOUT on silence.
+ */
+export async function requestMany(host: string, port: number, requests: readonly Message[], options: RequestOptions): Promise<Message[]> {
+  const first = requests[0];
+  if (!first) return [];
+  const bytes = requests.length === 1 ? encodeMessage(first) : Buffer.concat(requests.map((r) => encodeMessage(r)));
+  const named = requests.length === 1 ? first.command : `${requests.length} pipelined ${first.command}s`;
   const socket = await openConnection(host, port, options.local, options.timeoutMs);
   const where = formatHostPort(host, port);
-  return new Promise<Message>((resolve, reject) => {
+  return new Promise<Message[]>((resolve, reject) => {
     const reader = new MessageReader({ accept: options.accept, context: () => options.context ?? {} });
+    const replies: Message[] = [];
     let settled = false;
-    const finish = (result: Message | Error): void => {
+    const finish = (failure: Error | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      if (result instanceof Error) reject(result);
-      else resolve(result);
+      if (failure && replies.length === 0) reject(failure);
+      else resolve(replies);
     };
     const timer = setTimeout(
-      () => finish(new RemoteError(ErrorCode.TIMEOUT, `${where} did not answer ${request.command} within ${options.timeoutMs} ms`)),
+      () => finish(new RemoteError(ErrorCode.TIMEOUT, `${where} did not answer ${named} within ${options.timeoutMs} ms`)),
       options.timeoutMs,
     );
     socket.on('data', (chunk: Buffer) => {
       try {
-        const [message] = reader.push(chunk);
-        if (message) finish(message);
+        for (const message of reader.push(chunk)) {
+          if (replies.length < requests.length) replies.push(message);
+        }
       } catch (err) {
         finish(err as Error);
+        return;
       }
+      if (replies.length === requests.length) finish(null);
     });
-    // After the reply these fire on our own destroy: build no error (a stack trace each) then.
+    // After the replies these fire on our own destroy: build no error (a stack trace each) then.
     socket.on('error', (err) => { if (!settled) finish(new RemoteError(ErrorCode.CONNECTION, `${where}: ${err.message}`, { cause: err })); });
     socket.on('close', () => {
-      if (!settled) finish(new RemoteError(ErrorCode.NO_REPLY, `${where} closed the connection without answering ${request.command} (bad session, bad request, or refused)`));
+      if (!settled) finish(new RemoteError(ErrorCode.NO_REPLY, `${where} closed the connection without answering ${named} (bad session, bad request, or refused)`));
     });
     socket.write(bytes);
   });

@@ -265,7 +265,10 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
         await tracker.addFile({ fileLength: f.fileLength, partLength: f.partLength, fileName: f.fileName, md5: f.md5 });
         continue;
       }
-      for (let p = 0; p < f.parts; p++) if (hasPart(f.bitmap, p)) await tracker.reportPart(f.md5, p);
+      const held: number[] = [];
+      for (let p = 0; p < f.parts; p++) if (hasPart(f.bitmap, p)) held.push(p);
+      const failure = (await tracker.reportParts(f.md5, held)).find((r) => r instanceof Error);
+      if (failure) throw failure;
     }
   };
 

@@ -16,7 +16,7 @@ import {
   md5Query,
   partCountOf,
 } from '../protocol/index.js';
-import { type LocalAddresses, requestOnce } from './connect.js';
+import { type LocalAddresses, type RequestOptions, requestMany, requestOnce } from './connect.js';
 
 export interface TrackerFile {
   readonly md5: string;
@@ -44,9 +44,21 @@ export interface TrackerClientOptions {
 
 export type LogoutResult = { ok: true; partsOwned: number } | { ok: false; partsDown: number };
 
+/**
+ * Whether the tracker answers requests pipelined on one connection: ours does
+ * (every request received, then the close); others read one request per
+ * connection and answer it alone, or refuse the lot. Unknown until a batch of
+ * reports has been tried.
+ */
+export type Pipelining = 'unknown' | 'yes' | 'no';
+
+/** RPADs sent on one connection at most (a batch is 60 bytes a report, far below the tracker's buffer cap). */
+export const MAX_REPORTS_PER_CONNECTION = 32;
+
 export class TrackerClient {
   private session: string | null = null;
   private readonly timeoutMs: number;
+  private pipeliningSeen: Pipelining = 'unknown';
 
   constructor(private readonly options: TrackerClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -61,14 +73,18 @@ export class TrackerClient {
     this.options.log.warn({ field: path, reason }, 'tracker listed a name that is not valid UTF-8; shown with U+FFFD');
   };
 
-  private async send(request: Message, parts?: number): Promise<Message> {
+  private requestOptions(parts?: number): RequestOptions {
     const context: DecodeContext = parts === undefined ? { onRepair: this.onRepair } : { parts, onRepair: this.onRepair };
-    return requestOnce(this.options.host, this.options.port, request, {
-      accept: TRACKER_REPLIES,
-      context,
-      timeoutMs: this.timeoutMs,
-      local: this.options.local,
-    });
+    return { accept: TRACKER_REPLIES, context, timeoutMs: this.timeoutMs, local: this.options.local };
+  }
+
+  private async send(request: Message, parts?: number): Promise<Message> {
+    return requestOnce(this.options.host, this.options.port, request, this.requestOptions(parts));
+  }
+
+  /** Whether this tracker has answered pipelined reports (see `reportParts`). */
+  get pipelining(): Pipelining {
+    return this.pipeliningSeen;
   }
 
   private expect<C extends Message['command']>(reply: Message, command: C): MessageOf<C> {
@@ -191,6 +207,52 @@ export class TrackerClient {
       const reply = this.expect(await this.send({ command: 'RPAD', sessionId, md5, part }), 'APAD');
       return reply.partsHeld;
     });
+  }
+
+  /**
+   * RPADs for several parts of one file: one connection for the lot where the
+   * tracker answers pipelined requests (ours), one connection each otherwise.
+   * The first batch finds out: every report answered, the tracker pipelines;
+   * fewer, and the first unanswered one answered alone, it reads one request
+   * per connection (other implementations) and every later report goes alone.
+   * A batch cut short for another reason (a session the tracker lost: the
+   * report alone logged in again) changes nothing: the rest go alone, through
+   * the usual log-in-again path, and the next batch tries again.
+   * Returns, per part in order, the parts held the tracker answered or the error.
+   */
+  async reportParts(md5: string, parts: readonly number[]): Promise<(number | Error)[]> {
+    const results: (number | Error)[] = [];
+    let rest = parts.slice(0, MAX_REPORTS_PER_CONNECTION);
+    const later = parts.slice(MAX_REPORTS_PER_CONNECTION);
+    if (rest.length > 1 && this.pipeliningSeen !== 'no' && this.session !== null) {
+      const sessionId = this.session;
+      const replies = await requestMany(
+        this.options.host,
+        this.options.port,
+        rest.map((part) => ({ command: 'RPAD' as const, sessionId, md5, part })),
+        this.requestOptions(),
+      ).catch(() => [] as Message[]);
+      for (const reply of replies) {
+        if (reply.command !== 'APAD') break;
+        results.push(reply.partsHeld);
+      }
+      rest = rest.slice(results.length);
+      if (rest.length === 0) {
+        this.pipeliningSeen = 'yes';
+      } else {
+        const alone = await this.reportPart(md5, rest[0] as number).catch((err: Error) => err);
+        results.push(alone);
+        rest = rest.slice(1);
+        // Answered alone with the same session: it was the pipelining the tracker refused.
+        if (!(alone instanceof Error) && this.pipeliningSeen === 'unknown' && this.session === sessionId) {
+          this.pipeliningSeen = 'no';
+          this.options.log.info({ answered: results.length - 1, asked: results.length + rest.length }, 'the tracker answers one request per connection: parts are reported one by one');
+        }
+      }
+    }
+    for (const part of rest) results.push(await this.reportPart(md5, part).catch((err: Error) => err));
+    if (later.length > 0) results.push(...(await this.reportParts(md5, later)));
+    return results;
   }
 
   async logout(): Promise<LogoutResult> {

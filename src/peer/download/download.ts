@@ -17,7 +17,7 @@ import type { LocalAddresses } from '../connect.js';
 import { type FetchHandle, fetchPart, isChoked } from '../fetch.js';
 import type { FileStore } from '../files.js';
 import { sanitizeFileName } from '../sanitize.js';
-import type { TrackerClient, TrackerFile, TrackerHolder } from '../tracker-client.js';
+import { MAX_REPORTS_PER_CONNECTION, type TrackerClient, type TrackerFile, type TrackerHolder } from '../tracker-client.js';
 import { type Ban, type HealReport, Healer } from './heal.js';
 import { type Owner, OwnerSet } from './owners.js';
 import { sharedBuffer } from './hashing.js';
@@ -84,8 +84,17 @@ export interface DownloadDeps {
   readonly emit: (event: DownloadEvent) => void;
 }
 
-/** RPAD connections open at once per download (and for the re-announcement of a resume). */
-const REPORTS_AT_ONCE = 4;
+/**
+ * RPAD connections open at once per download (and for the re-announcement of
+ * a resume); parts reported together on one of them at most.
+ */
+const REPORTS_AT_ONCE = 2;
+/**
+ * How long a report waits for others to go with it on one connection (while
+ * the tracker answers pipelined requests). Others learn of our parts from
+ * their FCHU polls, a second or so apart: this delay is lost in that.
+ */
+const REPORT_GATHER_MS = 25;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -110,9 +119,11 @@ export class Download {
   private readonly pending = new Set<Promise<unknown>>();
   /** RPADs, in order, a few at a time: verification does not wait for them, the final event does. */
   private readonly reports = new ReportQueue(
-    (part) => this.deps.tracker.reportPart(this.md5, part),
+    (parts) => this.deps.tracker.reportParts(this.md5, parts),
     (part, err) => this.deps.log.warn({ part, err: err.message }, 'RPAD failed'),
     REPORTS_AT_ONCE,
+    MAX_REPORTS_PER_CONNECTION,
+    () => (this.deps.tracker.pipelining === 'no' ? Promise.resolve() : sleep(REPORT_GATHER_MS)),
   );
   /** Parts being written now (a second copy arriving meanwhile is dropped). */
   private readonly writing = new Set<number>();
