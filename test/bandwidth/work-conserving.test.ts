@@ -120,18 +120,18 @@ describe('parts per peer', () => {
     for (const r of ['A', 'B', 'C']) c.requested(r, clock.t);
     // two places: A and B served, C refused and claims the next place
     const serving = new Map([['A', 1], ['B', 1]]);
-    assert.equal(c.admit('C', clock.t, serving), false);
-    assert.equal(c.admit('A', clock.t, serving), false, 'A may not take a second part while C waits');
+    assert.equal(c.verdict('C', clock.t, serving), 'full');
+    assert.equal(c.verdict('A', clock.t, serving), 'parallel', 'A may not take a second part while C waits');
     // C is served once B is done; nobody waits: A may use the spare capacity
     serving.delete('B');
     assert.equal(c.admit('C', clock.t, serving), true);
     // C got its part; nobody waits, but B and C asked within interestMs: one flow fills the
     // uplink, and a second one for A would halve theirs when they come back
-    assert.equal(c.admit('A', clock.t, new Map([['A', 1]])), false, 'others still want parts');
+    assert.equal(c.verdict('A', clock.t, new Map([['A', 1]])), 'parallel', 'others still want parts');
     // later only A asks: alone, A may take both places
     clock.t += c.options.interestMs + 1;
     c.requested('A', clock.t);
-    assert.equal(c.admit('A', clock.t, new Map([['A', 1]])), true, 'alone, A may take both places');
+    assert.equal(c.verdict('A', clock.t, new Map([['A', 1]])), null, 'alone, A may take both places');
     // a newcomer is not kept out by A's parallel parts while a place (by peer) is free
     c.requested('D', clock.t);
     assert.equal(c.admit('D', clock.t, new Map([['A', 2]])), true);
@@ -250,7 +250,7 @@ describe('free-rider record', () => {
     assert.equal(choker.admit('C', clock.t, serving), true);
     serving.add('C');
     serving.delete('B');
-    assert.equal(choker.admit('F', clock.t, serving), false, 'a place is free, but beside C the free rider would take half the uplink');
+    assert.equal(choker.verdict('F', clock.t, serving), 'free-rider', 'a place is free, but beside C the free rider would take half the uplink');
     serving.delete('C');
     assert.equal(choker.admit('F', clock.t, serving), true, 'nobody else is served: the idle uplink is the free rider\'s');
     choker.requested('C', clock.t);

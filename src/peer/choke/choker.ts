@@ -110,7 +110,7 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
 };
 
 /**
- * Why the last `admit` said no: every place served or kept for claimants ahead
+ * Why `verdict` says no: every place served or kept for claimants ahead
  * (`full`), a further part in parallel while others want parts (`parallel`), or a free
  * rider while a peer that earns its place is served (`free-rider`).
  */
@@ -179,8 +179,6 @@ export class Choker {
   /** Refused while every place was taken: remote -> when (insertion order = first come). */
   private readonly claims = new Map<RemoteKey, number>();
   private claimsInOrder = true;
-  /** Why the last `admit` refused (valid right after a refusal). */
-  lastRefusal: RefusalReason = 'full';
   private lastClaimAt = -Infinity;
   private readonly upTotal: RateMeter;
   /** Places beyond uploadSlots + 1, when measured use says the uplink has room. */
@@ -288,29 +286,30 @@ export class Choker {
    * claimants wait for every free place. A refused peer claims the next one.
    */
   admit(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): boolean {
+    return this.verdict(remote, now, serving) === null;
+  }
+
+  /** `admit`, saying why: null when `remote` may be served now, else the reason it is refused. */
+  verdict(remote: RemoteKey, now: number, serving: ReadonlySet<RemoteKey> | ReadonlyMap<RemoteKey, number>): RefusalReason | null {
     if (serving.has(remote)) {
       // Already holds a place: another part in parallel (up to partsPerPeer; a Set counts one
       // each) splits the uplink further, so it is given only while no other peer waits for a
       // place and the parts in flight leave one: with 5 places at 2 MiB/s, one peer's four
       // parts made every newcomer's first part take a second or more (bench:swarm S1).
       // Still work-conserving: with nobody else asking, one peer may use every place.
-      this.lastRefusal = 'parallel';
       const parts = serving instanceof Map ? (serving.get(remote) ?? 1) : 1;
-      if (parts >= this.options.partsPerPeer) return false;
+      if (parts >= this.options.partsPerPeer) return 'parallel';
       this.expireClaims(now);
-      if (partsInFlight(serving) >= this.places()) return false;
-      for (const r of this.claims.keys()) if (r !== remote && !serving.has(r)) return false;
+      if (partsInFlight(serving) >= this.places()) return 'parallel';
+      for (const r of this.claims.keys()) if (r !== remote && !serving.has(r)) return 'parallel';
       // Nor while another peer wants parts from us at all: one flow already fills a
       // shaped uplink, and a second part for one peer halves everyone else's rate
       // (the seed's first parts in sim S1 came after 1.25 s, ten flows at once).
       // A peer alone with us keeps its parallel parts (a single transfer's pipeline).
-      if (this.othersInterested(remote, now)) return false;
-      if (this.isFreeRider(remote, now) && this.servesEarner(remote, now, serving)) {
-        this.lastRefusal = 'free-rider';
-        return false;
-      }
+      if (this.othersInterested(remote, now)) return 'parallel';
+      if (this.isFreeRider(remote, now) && this.servesEarner(remote, now, serving)) return 'free-rider';
       this.claims.delete(remote);
-      return true;
+      return null;
     }
     this.expireClaims(now);
     this.followCapacity(now, serving.size);
@@ -338,7 +337,7 @@ export class Choker {
     if (free > better) {
       this.claims.delete(remote);
       this.claimVacancy(remote, now, (r) => serving.has(r));
-      return true;
+      return null;
     }
     return this.claimAndRefuse(remote, now, 'full');
   }
@@ -356,15 +355,14 @@ export class Choker {
   }
 
   /** `remote` is refused: it claims the next free place (kept `claimMs`). */
-  private claimAndRefuse(remote: RemoteKey, now: number, reason: RefusalReason): false {
-    this.lastRefusal = reason;
+  private claimAndRefuse(remote: RemoteKey, now: number, reason: RefusalReason): RefusalReason {
     if (!this.claims.has(remote)) {
       // a clock that went back (a caller's, not performance.now) breaks the order: scan them all from then on
       if (now < this.lastClaimAt) this.claimsInOrder = false;
       this.lastClaimAt = now;
       this.claims.set(remote, now);
     }
-    return false;
+    return reason;
   }
 
   downloaded(remote: RemoteKey, bytes: number, now: number): void {

@@ -164,9 +164,10 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.choker.requested(remote, now, request?.md5);
     // Finished downloading: seeding rules from now on, not at the next round.
     if (this.choker.mode === 'downloading' && (this.mode?.() ?? this.choker.autoMode(now)) === 'seeding') this.rechoke();
-    if (this.choker.admit(remote, now, this.serving)) return Promise.resolve(this.grant(remote, request));
+    const refusal = this.choker.verdict(remote, now, this.serving);
+    if (refusal === null) return Promise.resolve(this.grant(remote, request));
     if (this.admissionWaitMs === 0) {
-      this.refuse(remote, this.choker.lastRefusal);
+      this.refuse(remote, refusal);
       return Promise.resolve(null);
     }
     return new Promise((resolve) => {
@@ -174,11 +175,12 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
       waiter.timer = this.timers.setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         // Asked once more, so that the refusal says how things stand at its close.
-        if (!this.stopped && this.choker.admit(remote, this.now(), this.serving)) {
+        const again = this.stopped ? refusal : this.choker.verdict(remote, this.now(), this.serving);
+        if (again === null) {
           resolve(this.grant(remote, request));
           return;
         }
-        this.refuse(remote, this.choker.lastRefusal);
+        this.refuse(remote, again);
         resolve(null);
       }, this.admissionWaitMs);
       this.waiters.push(waiter);
