@@ -418,7 +418,12 @@ export class SimPeer {
     this.waiters.delete(r);
     if (r.flow && !r.flow.finished) this.w.wasted += this.w.net.cancel(r.flow);
     if (this.incoming.has(r)) this.release(r);
-    this.w.q.after(this.w.config.latencyMs + this.queueMs(), () => r.from.failed(r, why));
+    // The asker sees a close without a reply: a choke (a peer that uploads nothing closes so too).
+    const refused = why === 'choked' || (!this.choker && !this.gone);
+    this.w.q.after(this.w.config.latencyMs + this.queueMs(), () => {
+      if (refused) r.from.choker?.refusedBy(this.key, this.w.q.now);
+      r.from.failed(r, why);
+    });
   }
 
   /** ChokerService.wakeWaiters: every held request that may be served now is, best priority first, then first come. */

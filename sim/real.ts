@@ -100,6 +100,8 @@ export interface SimChoker {
   requested(remote: string, now: number): void;
   uploaded(remote: string, bytes: number, now: number): void;
   downloaded(remote: string, bytes: number, now: number): void;
+  /** A request of ours that `remote` closed unanswered (fetch.ts: choked). */
+  refusedBy(remote: string, now: number): void;
   /** choker.admit: may `remote` be served now, given who is being served (remote -> requests). */
   admit(remote: string, now: number, serving: ReadonlyMap<string, number>): boolean;
   priority(remote: string, now: number): number;
@@ -120,6 +122,7 @@ export function newChoker(options: Partial<ChokerOptions>, random: () => number)
     requested: (r, now) => c.requested(r, now),
     uploaded: (r, b, now) => c.uploaded(r, b, now),
     downloaded: (r, b, now) => c.downloaded(r, b, now),
+    refusedBy: (r, now) => c.refusedBy(r, now),
     admit: (r, now, serving) => c.admit(r, now, serving),
     priority: (r, now) => c.priority(r, now),
     gave: (r, part, now) => c.gave(r, 'sim', part, now),

@@ -44,6 +44,8 @@ export const ADMIT_ALL: UploadAdmission = { admit: () => Promise.resolve(() => u
 export interface TrafficRecorder {
   uploaded(remote: RemoteKey, bytes: number): void;
   downloaded(remote: RemoteKey, bytes: number): void;
+  /** `remote` closed a request of ours without a byte (it choked us, or uploads to nobody). */
+  refusedBy(remote: RemoteKey): void;
 }
 
-export const IGNORE_TRAFFIC: TrafficRecorder = { uploaded: () => undefined, downloaded: () => undefined };
+export const IGNORE_TRAFFIC: TrafficRecorder = { uploaded: () => undefined, downloaded: () => undefined, refusedBy: () => undefined };

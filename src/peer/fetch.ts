@@ -102,6 +102,7 @@ export function fetchPart(req: FetchRequest): FetchHandle {
         cleanup();
         s.destroy();
         const choked = received === 0 && sentAt > 0 && !cancelled && code === ErrorCode.NO_REPLY;
+        if (choked) req.traffic.refusedBy(remote);
         reject(new FetchFailure(code, `${where} part ${req.part}: ${choked ? 'choked (closed unanswered)' : message}`, choked));
       };
       onBytes = (chunk: Buffer): boolean => {

@@ -189,7 +189,7 @@ describe('interest, completeness and mode', () => {
 
 describe('free-rider record', () => {
   test('holds parts, was sent parts, never sent us a byte, none of our parts spread from it: a free rider after the grace time', () => {
-    const records = new PeerRecords({ minHeld: 4, minGiven: 4, graceMs: 10_000 });
+    const records = new PeerRecords({ minHeld: 4, minGiven: 4, minRefusals: Infinity, graceMs: 10_000 });
     // we (the only source) send parts 0-3 to F and parts 4-7 to C
     for (let p = 0; p < 4; p++) records.gave('F', 'm', p, 0);
     for (let p = 4; p < 8; p++) records.gave('C', 'm', p, 0);
@@ -216,7 +216,7 @@ describe('free-rider record', () => {
   });
 
   test('a part sent to two peers credits neither when it spreads: the spread may be the other one\'s alone', () => {
-    const records = new PeerRecords({ minHeld: 2, minGiven: 2, graceMs: 3000 });
+    const records = new PeerRecords({ minHeld: 2, minGiven: 2, minRefusals: Infinity, graceMs: 3000 });
     // part 0 to F and C, parts 1-2 to F only, part 3 to C only
     for (const p of [0, 1, 2]) records.gave('F', 'm', p, 0);
     for (const p of [0, 3]) records.gave('C', 'm', p, 0);
@@ -231,6 +231,34 @@ describe('free-rider record', () => {
     assert.equal(records.credited('C'), true);
     assert.equal(records.isFreeRider('C', 0, 3000), false);
     assert.equal(records.isFreeRider('F', 0, 3000), true);
+  });
+
+  test('a peer that refused our requests and never sent us a byte is a free rider without a part of ours; its first byte clears it', () => {
+    const records = new PeerRecords({ minHeld: 2, minGiven: 2, minRefusals: 3, graceMs: 1000 });
+    records.learn('m', 8, [{ remote: 'F', bitmap: only(8, [0, 1, 2, 3]) }, { remote: 'S', bitmap: only(8, [4]) }]);
+    records.refused('F', 0);
+    records.refused('F', 200);
+    assert.equal(records.isFreeRider('F', 0, 5000), false, 'two refusals say little: its places may be full');
+    records.refused('F', 500);
+    assert.equal(records.isFreeRider('F', 0, 999), false, 'within the grace time of its first refusal');
+    assert.equal(records.isFreeRider('F', 0, 1000), true);
+    assert.equal(records.isFreeRider('F', 1, 1000), false, 'it sent us a byte: it uploads');
+    // a peer that holds fewer than minHeld parts has nothing to refuse us with yet
+    for (const t of [0, 100, 200, 300]) records.refused('S', t);
+    assert.equal(records.isFreeRider('S', 0, 5000), false);
+  });
+
+  test('the choker hears of refusals through the traffic seam: a peer that refused every request of ours is judged, one refusal is not', () => {
+    const clock = new FakeClock(0);
+    const svc = new ChokerService({ uploadSlots: 1, freeRiderMinRefusals: 3, freeRiderGraceMs: 1000, now: () => clock.t });
+    for (let i = 0; i < 3; i++) svc.refusedBy('F');
+    svc.refusedBy('C');
+    // the next holder list (the choker keeps records of the peers it knows, now these two)
+    svc.holders('m', 8, [{ remote: 'F', bitmap: bitmap(8, 4) }, { remote: 'C', bitmap: bitmap(8, 4) }]);
+    clock.t += 1000;
+    assert.equal(svc.status().peers.find((p) => p.remote === 'F')?.freeRider, true);
+    assert.equal(svc.status().peers.find((p) => p.remote === 'C')?.freeRider, false);
+    svc.stop();
   });
 
   test('under contention a free rider comes last: contributors get the places, the free rider only an idle uplink', () => {

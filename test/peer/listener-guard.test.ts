@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { GuardLimits } from '../../src/net/guard.js';
-import { UNLIMITED } from '../../src/peer/bandwidth.js';
+import { IGNORE_TRAFFIC, UNLIMITED } from '../../src/peer/bandwidth.js';
 import { ChokerService } from '../../src/peer/choke/index.js';
 import { FileStore } from '../../src/peer/files.js';
 import { PeerListener } from '../../src/peer/listener.js';
@@ -46,7 +46,7 @@ async function listen(ip4: string, options: { limits?: Partial<GuardLimits>; upl
     port: 0,
     log: logger,
     limits: options.limits,
-    upload: { store, throttle: UNLIMITED, admission: { admit: () => Promise.resolve(() => undefined) }, traffic: { uploaded: () => undefined, downloaded: () => undefined }, chunkSize: 4096, log: logger, ...options.upload },
+    upload: { store, throttle: UNLIMITED, admission: { admit: () => Promise.resolve(() => undefined) }, traffic: IGNORE_TRAFFIC, chunkSize: 4096, log: logger, ...options.upload },
   });
   await listener.start();
   return { listener, lines };
@@ -212,7 +212,7 @@ describe('names that are not UTF-8', () => {
       port: 0,
       log: logger,
       handlers: { AQUE: (m) => void seen.push(m.fileName) },
-      upload: { store, throttle: UNLIMITED, admission: { admit: () => Promise.resolve(() => undefined) }, traffic: { uploaded: () => undefined, downloaded: () => undefined }, chunkSize: 4096, log: logger },
+      upload: { store, throttle: UNLIMITED, admission: { admit: () => Promise.resolve(() => undefined) }, traffic: IGNORE_TRAFFIC, chunkSize: 4096, log: logger },
     });
     await listener.start();
     try {

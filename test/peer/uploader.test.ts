@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { silentLogger } from '../../src/log.js';
-import type { RemoteKey, Throttle, TrafficRecorder, UploadAdmission } from '../../src/peer/bandwidth.js';
+import { IGNORE_TRAFFIC, type RemoteKey, type Throttle, type TrafficRecorder, type UploadAdmission } from '../../src/peer/bandwidth.js';
 import { FileStore } from '../../src/peer/files.js';
 import { PeerListener, type RemoteInfo } from '../../src/peer/listener.js';
 import { connect } from 'node:net';
@@ -32,7 +32,7 @@ before(async () => {
   store.add({ md5: MD5, fileName: 'f.bin', fileLength: content.length, partLength: 16384, parts: 4, bitmap: fullBitmap(4), path, complete: true });
   store.add({ md5: PARTIAL, fileName: 'f.bin', fileLength: content.length, partLength: 16384, parts: 4, bitmap: bitmapFromParts(4, [1]), path, complete: false });
   const throttle: Throttle = { consume: (n) => { consumed.push(n); return Promise.resolve(); } };
-  const recorder: TrafficRecorder = { uploaded: (r, n) => { traffic.up += n; traffic.remotes.add(r); }, downloaded: () => undefined };
+  const recorder: TrafficRecorder = { ...IGNORE_TRAFFIC, uploaded: (r, n) => { traffic.up += n; traffic.remotes.add(r); } };
   const admission: UploadAdmission = { admit: () => Promise.resolve(choke ? null : () => undefined) };
   listener = new PeerListener({
     ip4: HOST,

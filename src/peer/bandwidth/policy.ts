@@ -175,6 +175,7 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
         downTotal.add(bytes, clock());
         choker.downloaded(key(remote), bytes);
       },
+      refusedBy: (remote: RemoteKey) => choker.refusedBy(key(remote)),
     },
     choker,
     identity,

@@ -84,6 +84,7 @@ export interface ChokerOptions {
   /** Free-rider record thresholds (record.ts). */
   freeRiderMinHeld: number;
   freeRiderMinGiven: number;
+  freeRiderMinRefusals: number;
   freeRiderGraceMs: number;
 }
 
@@ -106,6 +107,7 @@ export const DEFAULT_CHOKER_OPTIONS: Readonly<ChokerOptions> = {
   capacityWindowMs: 3000,
   freeRiderMinHeld: DEFAULT_RECORD_OPTIONS.minHeld,
   freeRiderMinGiven: DEFAULT_RECORD_OPTIONS.minGiven,
+  freeRiderMinRefusals: DEFAULT_RECORD_OPTIONS.minRefusals,
   freeRiderGraceMs: DEFAULT_RECORD_OPTIONS.graceMs,
 };
 
@@ -197,7 +199,7 @@ export class Choker {
     if (!(o.capacityWindowMs > 0)) throw new RangeError('capacityWindowMs must be > 0');
     this.options = Object.freeze(o);
     this.random = random;
-    const record: RecordOptions = { minHeld: o.freeRiderMinHeld, minGiven: o.freeRiderMinGiven, graceMs: o.freeRiderGraceMs };
+    const record: RecordOptions = { minHeld: o.freeRiderMinHeld, minGiven: o.freeRiderMinGiven, minRefusals: o.freeRiderMinRefusals, graceMs: o.freeRiderGraceMs };
     this.records = new PeerRecords(record);
     this.upTotal = new RateMeter(o.capacityWindowMs);
   }
@@ -363,6 +365,12 @@ export class Choker {
       this.claims.set(remote, now);
     }
     return reason;
+  }
+
+  /** `remote` closed a request of ours unanswered: evidence for its record as an uploader. */
+  refusedBy(remote: RemoteKey, now: number): void {
+    this.peer(remote, now);
+    this.records.refused(remote, now);
   }
 
   downloaded(remote: RemoteKey, bytes: number, now: number): void {

@@ -14,10 +14,16 @@
  * credits neither). A single source seeing its parts spread is exact; with
  * several sources it is lenient (a free rider may be credited by chance).
  *
- * A free rider, then: holds at least `minHeld` parts, was sent at least
- * `minGiven` parts by us, the first more than `graceMs` ago, and never sent us
- * a byte nor was credited. Bounded: at most `MAX_TRACKED_PARTS` sent parts are
- * tracked per file (the first ones, which are what tells).
+ * A free rider, then: holds at least `minHeld` parts, never sent us a byte nor
+ * was credited, and either was sent at least `minGiven` parts by us, the first
+ * more than `graceMs` ago, or refused at least `minRefusals` of our requests,
+ * the first more than `graceMs` ago. The second way needs no part of ours:
+ * every uploader in a swarm is asked by a free rider's neighbours and learns
+ * on its own (sim s3: each leecher gave each free rider its 2 parts before
+ * judging it, 8 MiB of the contributors' uplinks in the first seconds). A
+ * contributor that refuses us because its places are full is judged so only
+ * until it sends us its first byte. Bounded: at most `MAX_TRACKED_PARTS` sent
+ * parts are tracked per file (the first ones, which are what tells).
  */
 import { countParts, hasPart } from '../../protocol/bitfield.js';
 import type { RemoteKey } from '../bandwidth.js';
@@ -33,7 +39,9 @@ export interface RecordOptions {
   minHeld: number;
   /** Parts we must have sent it. */
   minGiven: number;
-  /** How long after our first part to it before it can be judged (ms). */
+  /** Requests of ours it refused (closed unanswered) that judge it without a part of ours. */
+  minRefusals: number;
+  /** How long after our first part to it, or its first refusal, before it can be judged (ms). */
   graceMs: number;
 }
 
@@ -44,7 +52,7 @@ export interface RecordOptions {
  * uplink (sim s3: 10 s and 4 parts left the contributors at 1.30 × D_min, 3 s
  * and 2 parts at 1.23).
  */
-export const DEFAULT_RECORD_OPTIONS: Readonly<RecordOptions> = { minHeld: 2, minGiven: 2, graceMs: 3000 };
+export const DEFAULT_RECORD_OPTIONS: Readonly<RecordOptions> = { minHeld: 2, minGiven: 2, minRefusals: 4, graceMs: 3000 };
 
 const MAX_TRACKED_PARTS = 4096;
 
@@ -61,6 +69,8 @@ interface Remote {
   complete: Set<string>;
   given: number;
   firstGivenAt: number;
+  refusals: number;
+  firstRefusedAt: number;
   credit: number;
 }
 
@@ -141,6 +151,12 @@ export class PeerRecords {
     s.knew.add(remote);
   }
 
+  /** `remote` closed a request of ours unanswered (it choked us, or serves nobody). */
+  refused(remote: RemoteKey, now: number): void {
+    const r = this.remote(remote);
+    if (r.refusals++ === 0) r.firstRefusedAt = now;
+  }
+
   /** Its last list for `md5` shows it complete. */
   isComplete(remote: RemoteKey, md5: string): boolean {
     return this.remotes.get(remote)?.complete.has(md5) ?? false;
@@ -158,7 +174,8 @@ export class PeerRecords {
     const o = this.options;
     let held = 0;
     for (const n of r.held.values()) held = Math.max(held, n);
-    return held >= o.minHeld && r.given >= o.minGiven && now - r.firstGivenAt >= o.graceMs;
+    if (held < o.minHeld) return false;
+    return (r.given >= o.minGiven && now - r.firstGivenAt >= o.graceMs) || (r.refusals >= o.minRefusals && now - r.firstRefusedAt >= o.graceMs);
   }
 
   forget(remote: RemoteKey): void {
@@ -173,7 +190,7 @@ export class PeerRecords {
 
   private remote(key: RemoteKey): Remote {
     let r = this.remotes.get(key);
-    if (!r) this.remotes.set(key, (r = { held: new Map(), complete: new Set(), given: 0, firstGivenAt: -Infinity, credit: 0 }));
+    if (!r) this.remotes.set(key, (r = { held: new Map(), complete: new Set(), given: 0, firstGivenAt: -Infinity, refusals: 0, firstRefusedAt: -Infinity, credit: 0 }));
     return r;
   }
 }

@@ -210,6 +210,10 @@ export class ChokerService implements UploadAdmission, TrafficRecorder {
     this.choker.downloaded(remote, bytes, this.now());
   }
 
+  refusedBy(remote: RemoteKey): void {
+    this.choker.refusedBy(remote, this.now());
+  }
+
   /** A peer left the swarm: forget it and hand its place to a waiter. */
   forget(remote: RemoteKey): void {
     this.choker.forget(remote);
