@@ -226,12 +226,15 @@ export class TrackerClient {
     const later = parts.slice(MAX_REPORTS_PER_CONNECTION);
     if (rest.length > 1 && this.pipeliningSeen !== 'no' && this.session !== null) {
       const sessionId = this.session;
-      const replies = await requestMany(
-        this.options.host,
-        this.options.port,
-        rest.map((part) => ({ command: 'RPAD' as const, sessionId, md5, part })),
-        this.requestOptions(),
-      ).catch(() => [] as Message[]);
+      let replies: Message[];
+      try {
+        replies = await requestMany(this.options.host, this.options.port, rest.map((part) => ({ command: 'RPAD' as const, sessionId, md5, part })), this.requestOptions());
+      } catch (err) {
+        // Unreachable or silent: each report alone would wait as long again. A close
+        // without a reply is the other kind of answer (a tracker that reads one request).
+        if (!(err instanceof RemoteError) || err.code !== ErrorCode.NO_REPLY) return [...rest.map(() => err as Error), ...(await this.reportParts(md5, later))];
+        replies = [];
+      }
       for (const reply of replies) {
         if (reply.command !== 'APAD') break;
         results.push(reply.partsHeld);

@@ -186,3 +186,15 @@ test('a batch cut short because the tracker lost our session is no reason to sto
   assert.deepEqual(await c.reportParts('b'.repeat(32), [3, 4, 5]), [4, 5, 6]);
   assert.equal(c.pipelining, 'yes');
 });
+
+test('a batch of reports to a tracker that goes silent costs one wait, not one per part', async () => {
+  const { port, connections } = await fakeTracker((command, reply) => {
+    if (command === 'LOGI') reply(encodeMessage({ command: 'ALGI', sessionId: 'ABCDEF0123456789' }));
+  });
+  const c = client(port, 300);
+  await c.login();
+  const results = await c.reportParts('c'.repeat(32), [0, 1, 2, 3, 4]);
+  assert.ok(results.every((r) => r instanceof RemoteError && r.code === 'BT_TIMEOUT'), results.map(String).join('; '));
+  assert.deepEqual(connections.map((k) => k.commands.length), [1, 5], 'the login, then the one batch');
+  assert.equal(c.pipelining, 'unknown');
+});
