@@ -22,7 +22,7 @@
  * loaded ones, the one holding the fewest parts we still need (spare an owner
  * that alone can give us many parts, e.g. the seed, for those), then at random.
  */
-import { bitsInByte, hasPart, setPart } from '../protocol/bitfield.js';
+import { bitsInByte, countParts, hasPart, setPart } from '../protocol/bitfield.js';
 
 export interface OwnerView {
   readonly key: string;
@@ -118,12 +118,6 @@ export class Availability {
   }
 }
 
-export function countHave(have: Uint8Array, parts: number): number {
-  let n = 0;
-  for (let p = 0; p < parts; p++) if (hasPart(have, p)) n++;
-  return n;
-}
-
 export function pickPart(input: PickInput): Pick | null {
   const { parts, have, inFlight, owners, random } = input;
   const avail = input.availability ?? availability(parts, owners);
@@ -145,7 +139,7 @@ export function pickPart(input: PickInput): Pick | null {
   if (fresh.length > 0) {
     let candidates = fresh;
     let askable = usable;
-    if (countHave(have, parts) >= input.randomFirst) {
+    if (countParts(have) >= input.randomFirst) {
       // The least-loaded available owners that hold a fresh part; rarest first among their parts.
       const freshBits = new Uint8Array(have.length);
       for (const p of fresh) setPart(freshBits, p);
