@@ -145,7 +145,7 @@ export class OwnerSet {
       const known = this.owners.get(key);
       if (known) {
         known.listed = true;
-        if (!known.bitmap.equals(h.bitmap)) {
+        if (known.bitmap !== h.bitmap && !known.bitmap.equals(h.bitmap)) {
           const before = known.bitmap;
           known.bitmap = h.bitmap;
           if (known.banned === null) this.onBitmap(known, before, h.bitmap);
