@@ -16,7 +16,7 @@ import { emptyBitmap, formatHostPort, fullBitmap, hasPart, setPart } from '../sr
 import { nextPollInterval, pollDelay, pollNews } from '../src/peer/poll-policy.js';
 import type { SimEvent } from './events.js';
 import type { Flow, Host } from './network.js';
-import { type Flight, type HolderEntry, type Owner, type OwnerSet, type Schedule, type SimChoker, type SimSpread, crossCheckChance, newChoker, newDownloadState, newSpread, pickHolder } from './real.js';
+import { type Flight, type HolderEntry, type Owner, type OwnerSet, type Schedule, type SimChoker, type SimHolder, type SimSpread, crossCheckChance, newChoker, newDownloadState, newSpread, pickHolder } from './real.js';
 import type { TrackerKind } from './tracker.js';
 import type { PeerSpec, World } from './world.js';
 
@@ -166,9 +166,9 @@ export class SimPeer {
   }
 
   /** One FCHU at the tracker (its request and answer sizes counted); `then` gets the holders. */
-  private fchu(then: (holders: { ip4: string; bitmap: Uint8Array }[]) => void): void {
+  private fchu(then: (holders: SimHolder[]) => void): void {
     const { w } = this;
-    let holders: { ip4: string; bitmap: Uint8Array }[] = [];
+    let holders: SimHolder[] = [];
     this.call(
       'FCHU',
       w.sizes.request.FCHU,
@@ -205,10 +205,10 @@ export class SimPeer {
   }
 
   /** One FCHU answer, as Download.poll takes it: poll news, then OwnerSet.update. */
-  private listed(holders: readonly { ip4: string; bitmap: Uint8Array }[]): void {
+  private listed(holders: readonly SimHolder[]): void {
     const { w } = this;
-    // a snapshot, as a decoded AFCH would be (the registry's bitmaps change in place)
-    const entries: HolderEntry[] = holders.map((h) => ({ address: { ip4: h.ip4, ip6: '::' }, port: PORT, bitmap: Buffer.from(h.bitmap) }));
+    // the bitmaps are already snapshots, as a decoded AFCH would carry (real.ts newRegistry)
+    const entries: HolderEntry[] = holders.map((h) => ({ address: { ip4: h.ip4, ip6: '::' }, port: PORT, bitmap: h.bitmap }));
     if (w.config.poll.adaptive) {
       const known = new Map<string, Uint8Array>();
       for (const o of this.owners.values()) if (o.listed && o.banned === null) known.set(o.key, o.bitmap);

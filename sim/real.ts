@@ -159,7 +159,8 @@ export function newBucket(rate: number, now: number, burst = defaultBurst(rate))
 
 export interface SimHolder {
   readonly ip4: string;
-  readonly bitmap: Uint8Array;
+  /** A copy of the registry's bitmap at the time of the answer (shared between answers: never write to it). */
+  readonly bitmap: Buffer;
 }
 
 export interface SimRegistry {
@@ -175,12 +176,35 @@ export interface SimRegistry {
 export function newRegistry(now: () => number, random: () => number, maxHolders: number): SimRegistry {
   let ids = 0;
   const r = new Registry({ store: new MemoryStore(), now, newId: () => (++ids).toString(16).toUpperCase().padStart(16, '0'), maxHolders, random });
+  // A holder's bitmap as a decoded AFCH would carry it: a copy (the registry's changes in place),
+  // one per holder and part count, shared by every answer until its next RPAD (never written to).
+  // A copy per holder per answer was most of a 10^4-peer run's garbage.
+  const ipOf = new Map<string, string>();
+  const snapshots = new Map<string, Buffer>();
+  const snapshot = (ip4: string, bitmap: Uint8Array): Buffer => {
+    let b = snapshots.get(ip4);
+    if (!b) snapshots.set(ip4, (b = Buffer.from(bitmap)));
+    return b;
+  };
   return {
-    login: (address, port) => r.login(address, port).sessionId,
-    add: (s, fileLength, partLength, md5) => r.add(s, fileLength, partLength, 'sim.bin', md5).parts,
-    fetch: (s, md5) => (r.fetch(s, md5)?.holders() ?? []).map((h) => ({ ip4: h.address.ip4, bitmap: h.bitmap })),
-    reportPart: (s, md5, part) => void r.reportPart(s, md5, part),
-    logout: (s) => r.logout(s).accepted,
+    login: (address, port) => {
+      const id = r.login(address, port).sessionId;
+      ipOf.set(id, address.ip4);
+      return id;
+    },
+    add: (s, fileLength, partLength, md5) => {
+      snapshots.delete(ipOf.get(s) ?? '');
+      return r.add(s, fileLength, partLength, 'sim.bin', md5).parts;
+    },
+    fetch: (s, md5) => (r.fetch(s, md5)?.holders() ?? []).map((h) => ({ ip4: h.address.ip4, bitmap: snapshot(h.address.ip4, h.bitmap) })),
+    reportPart: (s, md5, part) => {
+      snapshots.delete(ipOf.get(s) ?? '');
+      r.reportPart(s, md5, part);
+    },
+    logout: (s) => {
+      snapshots.delete(ipOf.get(s) ?? '');
+      return r.logout(s).accepted;
+    },
   };
 }
 

