@@ -194,24 +194,18 @@ export class SimPeer {
     if (this.gone || this.complete || this.polling) return;
     const { w } = this;
     this.polling = true;
-    const askedAt = w.q.now;
     this.fchu((holders) => {
       this.polling = false;
       if (this.gone || this.complete) return;
       this.learnHolders(holders);
-      const answerMs = w.q.now - askedAt;
-      this.fastestAnswerMs = Math.min(this.fastestAnswerMs, answerMs);
-      this.listed(holders, answerMs - this.fastestAnswerMs);
+      this.listed(holders);
       this.pump();
       this.timer(pollDelay(this.pollMs, w.random, w.config.poll), () => this.poll());
     });
   }
 
   /** One FCHU answer, as Download.poll takes it: poll news, then OwnerSet.update. */
-  /** The quickest FCHU answer so far: the rest of an answer's delay is the tracker's queue (Download.poll). */
-  private fastestAnswerMs = Infinity;
-
-  private listed(holders: readonly SimHolder[], queueMs: number): void {
+  private listed(holders: readonly SimHolder[]): void {
     const { w } = this;
     // the bitmaps are already snapshots, as a decoded AFCH would carry (real.ts newRegistry)
     const entries: HolderEntry[] = holders.map((h) => ({ address: { ip4: h.ip4, ip6: '::' }, port: PORT, bitmap: h.bitmap }));
@@ -219,7 +213,7 @@ export class SimPeer {
       const known = new Map<string, Uint8Array>();
       for (const o of this.owners.values()) if (o.listed && o.banned === null) known.set(o.key, o.bitmap);
       const answer = entries.filter((h) => h.address.ip4 !== this.ip4).map((h) => ({ key: formatHostPort(h.address.ip4, h.port), bitmap: h.bitmap }));
-      this.pollMs = nextPollInterval(this.pollMs, pollNews(known, answer, this.have, w.parts), this.schedule.count === 0, w.config.poll, queueMs);
+      this.pollMs = nextPollInterval(this.pollMs, pollNews(known, answer, this.have, w.parts), this.schedule.count === 0, w.config.poll);
     }
     this.owners.update(entries, w.parts);
   }

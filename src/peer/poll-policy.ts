@@ -21,14 +21,7 @@
  *    poll once we have enough owners to keep our request slots busy, and a
  *    stale bitmap only hides choice, of which there is plenty.)
  *  * a starving downloader (nothing in flight and nothing it may ask for) polls
- *    at `minMs` whatever the news: only the tracker can tell it of new owners;
- *  * whatever the above, in a big swarm the interval is at least `busyFactor`
- *    times the tracker's queue (how much longer the answer took than the
- *    quickest one so far): the protocol cannot tell us the tracker is overloaded,
- *    but its queue shows in every answer's delay, so each peer's polls take at
- *    most about 1/`busyFactor` of its attention (sim, 10⁴ peers with bounded
- *    answers: 9 500 requests/s, the tracker's whole budget, queue waits of
- *    0.4 s). An idle tracker answers in a millisecond or two: no change then.
+ *    at `minMs` whatever the news: only the tracker can tell it of new owners.
  * Each delay is spread by ±`jitter` at random so a flash crowd that arrived
  * together does not poll together.
  */
@@ -47,12 +40,10 @@ export interface PollPolicyOptions {
   readonly smallSwarm: number;
   /** In a small swarm the interval's floor is `minMs` times this (in (0, 1]). */
   readonly smallSwarmShare: number;
-  /** The interval is at least this many times the last answer's delay (0: off). */
-  readonly busyFactor: number;
 }
 
 /** minMs as the peer's --poll-interval default (1 s). */
-export const DEFAULT_POLL_POLICY: Readonly<PollPolicyOptions> = { minMs: 1000, maxMs: 30_000, growth: 2, jitter: 0.1, enoughOwners: 8, smallSwarm: 32, smallSwarmShare: 0.5, busyFactor: 10 };
+export const DEFAULT_POLL_POLICY: Readonly<PollPolicyOptions> = { minMs: 1000, maxMs: 30_000, growth: 2, jitter: 0.1, enoughOwners: 8, smallSwarm: 32, smallSwarmShare: 0.5 };
 
 /** What one FCHU answer told us that the previous ones had not. */
 export interface PollNews {
@@ -75,7 +66,6 @@ export function checkPollPolicy(o: PollPolicyOptions): PollPolicyOptions {
   if (!(o.enoughOwners >= 0)) throw new RangeError(`enoughOwners must be >= 0, got ${o.enoughOwners}`);
   if (!(o.smallSwarm >= 0)) throw new RangeError(`smallSwarm must be >= 0, got ${o.smallSwarm}`);
   if (!(o.smallSwarmShare > 0 && o.smallSwarmShare <= 1)) throw new RangeError(`smallSwarmShare must be in (0, 1], got ${o.smallSwarmShare}`);
-  if (!(o.busyFactor >= 0) || !Number.isFinite(o.busyFactor)) throw new RangeError(`busyFactor must be >= 0, got ${o.busyFactor}`);
   return o;
 }
 
@@ -123,15 +113,13 @@ export function pollNews(
  * last 1.14 -> 1.11 × D_min at half the interval). A big swarm keeps `minMs`:
  * its answers are what load the tracker.
  */
-export function nextPollInterval(currentMs: number, news: PollNews, starving: boolean, options: PollPolicyOptions = DEFAULT_POLL_POLICY, answerMs = 0): number {
+export function nextPollInterval(currentMs: number, news: PollNews, starving: boolean, options: PollPolicyOptions = DEFAULT_POLL_POLICY): number {
   const short = news.usefulOwners < options.enoughOwners;
   const small = news.listed <= options.smallSwarm;
   const floor = small ? options.minMs * options.smallSwarmShare : options.minMs;
   const holdersMoved = news.gained > 0 && small;
-  // A small swarm's polls cost the tracker little, and its answers are how idle uplinks are found.
-  const busy = small ? 0 : Math.min(options.maxMs, options.busyFactor * Math.max(0, answerMs));
-  if (starving || news.newParts > 0 || (short && news.newHolders > 0) || holdersMoved) return Math.max(floor, busy);
-  return Math.min(options.maxMs, Math.max(floor, busy, currentMs * options.growth));
+  if (starving || news.newParts > 0 || (short && news.newHolders > 0) || holdersMoved) return floor;
+  return Math.min(options.maxMs, Math.max(floor, currentMs * options.growth));
 }
 
 /** The delay until the next poll: the interval spread by ±jitter (one draw of `random`). */

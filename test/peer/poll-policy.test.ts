@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { DEFAULT_POLL_POLICY, checkPollPolicy, nextPollInterval, pollDelay, pollNews } from '../../src/peer/poll-policy.js';
 import { bitmapFromParts, emptyBitmap } from '../../src/protocol/index.js';
 
-const P = { minMs: 1000, maxMs: 16_000, growth: 2, jitter: 0.1, enoughOwners: 4, smallSwarm: 32, smallSwarmShare: 0.5, busyFactor: 10 };
+const P = { minMs: 1000, maxMs: 16_000, growth: 2, jitter: 0.1, enoughOwners: 4, smallSwarm: 32, smallSwarmShare: 0.5 };
 /** An answer listing more holders than a small swarm has. */
 const BIG = { gained: 0, listed: 50 };
 
@@ -70,19 +70,6 @@ test('pollDelay spreads the interval by at most the jitter', () => {
   assert.ok(pollDelay(10_000, () => 0.999999, P) <= 11_000);
 });
 
-test('in a big swarm a tracker slow to answer (its queue) stretches the interval to busyFactor times the delay, news and starving included; a quick one changes nothing; a small swarm is not stretched', () => {
-  const news = { newHolders: 0, newParts: 3, usefulOwners: 10, ...BIG };
-  const quiet = { newHolders: 0, newParts: 0, usefulOwners: 10, ...BIG };
-  assert.equal(nextPollInterval(16_000, news, false, P, 2), 1000, 'an idle tracker: the floor');
-  assert.equal(nextPollInterval(16_000, news, false, P, 437), 4370, 'news, but a queue of 0.4 s');
-  assert.equal(nextPollInterval(1000, quiet, true, P, 437), 4370, 'starving too: only a poll helps, and the tracker is where they queue');
-  assert.equal(nextPollInterval(1000, quiet, false, P, 300), 3000, 'nothing new: at least the busy floor');
-  assert.equal(nextPollInterval(8000, quiet, false, P, 300), 16_000, 'or doubled, whichever is longer');
-  assert.equal(nextPollInterval(1000, news, false, P, 60_000), P.maxMs, 'never past the maximum');
-  assert.equal(nextPollInterval(16_000, news, false, { ...P, busyFactor: 0 }, 437), 1000, 'busyFactor 0: off');
-  assert.equal(nextPollInterval(16_000, { ...news, listed: 8 }, false, P, 437), 500, 'a small swarm: its polls cost the tracker little');
-});
-
 test('options are checked', () => {
   assert.equal(checkPollPolicy(DEFAULT_POLL_POLICY), DEFAULT_POLL_POLICY);
   assert.throws(() => checkPollPolicy({ ...P, minMs: 0 }), RangeError);
@@ -93,5 +80,4 @@ test('options are checked', () => {
   assert.throws(() => checkPollPolicy({ ...P, smallSwarm: -1 }), RangeError);
   assert.throws(() => checkPollPolicy({ ...P, smallSwarmShare: 0 }), RangeError);
   assert.throws(() => checkPollPolicy({ ...P, smallSwarmShare: 1.5 }), RangeError);
-  assert.throws(() => checkPollPolicy({ ...P, busyFactor: -1 }), RangeError);
 });

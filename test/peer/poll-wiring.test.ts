@@ -18,7 +18,7 @@ const sandbox = new Sandbox();
 after(() => sandbox.cleanup());
 
 test('the poll interval doubles while answers bring nothing new, up to the maximum, and resets on news or starvation', () => {
-  const options = { minMs: 100, maxMs: 800, growth: 2, jitter: 0, enoughOwners: 8, smallSwarm: 32, smallSwarmShare: 1, busyFactor: 0 };
+  const options = { minMs: 100, maxMs: 800, growth: 2, jitter: 0, enoughOwners: 8, smallSwarm: 32, smallSwarmShare: 1 };
   const quiet = { newHolders: 0, newParts: 0, usefulOwners: 1, gained: 0, listed: 1 };
   const seq: number[] = [];
   let ms = 100;

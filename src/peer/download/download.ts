@@ -314,19 +314,13 @@ export class Download {
   }
 
   private polling = false;
-  /** The quickest FCHU answer so far (the network and the tracker's own work, without a queue). */
-  private fastestAnswerMs = Infinity;
   private async poll(): Promise<void> {
     if (this.polling || this.state !== 'downloading') return;
     this.polling = true;
     const policy = this.pollPolicy;
     try {
       const info = this.info!;
-      const askedAt = this.deps.now();
       const holders = await this.deps.tracker.holders(this.md5, info.parts);
-      // Beyond the quickest answer so far, the answer's delay is the tracker's queue (poll-policy.ts busyFactor).
-      const answerMs = this.deps.now() - askedAt;
-      this.fastestAnswerMs = Math.min(this.fastestAnswerMs, answerMs);
       try {
         this.deps.onHolders?.(holders);
       } catch (err) {
@@ -340,7 +334,7 @@ export class Download {
       owners.update(holders, info.parts);
       this.reportOrphans();
       // Starving: nothing in flight. Only the tracker can tell us of new owners then.
-      this.pollInterval = nextPollInterval(this.pollInterval || policy.minMs, news, this.schedule!.count === 0, policy, answerMs - this.fastestAnswerMs);
+      this.pollInterval = nextPollInterval(this.pollInterval || policy.minMs, news, this.schedule!.count === 0, policy);
     } catch (err) {
       this.pollInterval = policy.minMs;
       this.deps.log.warn({ err: (err as Error).message }, 'FCHU failed; will retry');
