@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { ErrorCode, diskError } from '../errors.js';
-import { type PeerAddress, compressIPv6, countParts, hasPart, normalizeIPv4, peerAddress } from '../protocol/index.js';
+import { type PeerAddress, compressIPv6, countParts, normalizeIPv4, partsOf, peerAddress } from '../protocol/index.js';
 import type { LocalAddresses } from './connect.js';
 import { type BandwidthStatus, createBandwidthPolicy } from './bandwidth/policy.js';
 import type { RoundResult } from './choke/choker.js';
@@ -265,9 +265,7 @@ export async function startPeer(settings: PeerSettings, onEvent?: (event: PeerEv
         await tracker.addFile({ fileLength: f.fileLength, partLength: f.partLength, fileName: f.fileName, md5: f.md5 });
         continue;
       }
-      const held: number[] = [];
-      for (let p = 0; p < f.parts; p++) if (hasPart(f.bitmap, p)) held.push(p);
-      const failure = (await tracker.reportParts(f.md5, held)).find((r) => r instanceof Error);
+      const failure = (await tracker.reportParts(f.md5, partsOf(f.bitmap, f.parts))).find((r) => r instanceof Error);
       if (failure) throw failure;
     }
   };

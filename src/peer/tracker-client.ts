@@ -222,8 +222,16 @@ export class TrackerClient {
    */
   async reportParts(md5: string, parts: readonly number[]): Promise<(number | Error)[]> {
     const results: (number | Error)[] = [];
-    let rest = parts.slice(0, MAX_REPORTS_PER_CONNECTION);
-    const later = parts.slice(MAX_REPORTS_PER_CONNECTION);
+    for (let at = 0; at < parts.length; at += MAX_REPORTS_PER_CONNECTION) {
+      results.push(...(await this.reportBatch(md5, parts.slice(at, at + MAX_REPORTS_PER_CONNECTION))));
+    }
+    return results;
+  }
+
+  /** `reportParts` for at most MAX_REPORTS_PER_CONNECTION parts: one connection, or one each. */
+  private async reportBatch(md5: string, parts: readonly number[]): Promise<(number | Error)[]> {
+    const results: (number | Error)[] = [];
+    let rest = parts;
     if (rest.length > 1 && this.pipeliningSeen !== 'no' && this.session !== null) {
       const sessionId = this.session;
       let replies: Message[];
@@ -232,7 +240,7 @@ export class TrackerClient {
       } catch (err) {
         // Unreachable or silent: each report alone would wait as long again. A close
         // without a reply is the other kind of answer (a tracker that reads one request).
-        if (!(err instanceof RemoteError) || err.code !== ErrorCode.NO_REPLY) return [...rest.map(() => err as Error), ...(await this.reportParts(md5, later))];
+        if (!(err instanceof RemoteError) || err.code !== ErrorCode.NO_REPLY) return rest.map(() => err as Error);
         replies = [];
       }
       for (const reply of replies) {
@@ -254,7 +262,6 @@ export class TrackerClient {
       }
     }
     for (const part of rest) results.push(await this.reportPart(md5, part).catch((err: Error) => err));
-    if (later.length > 0) results.push(...(await this.reportParts(md5, later)));
     return results;
   }
 

@@ -13,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { access, rename } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { diskError } from '../../errors.js';
-import { clearPart, countParts, emptyBitmap, hasPart, setPart } from '../../protocol/index.js';
+import { clearPart, countParts, emptyBitmap, hasPart, partsOf, setPart } from '../../protocol/index.js';
 import { afterBytes } from '../buffers.js';
 import { type LocalFile, openPartial, partialPath } from '../files.js';
 import type { TrackerFile } from '../tracker-client.js';
@@ -102,9 +102,7 @@ export class PartialFile {
   }
 
   heldParts(): number[] {
-    const out: number[] = [];
-    for (let p = 0; p < this.file.parts; p++) if (this.has(p)) out.push(p);
-    return out;
+    return partsOf(this.file.bitmap, this.file.parts);
   }
 
   /**
