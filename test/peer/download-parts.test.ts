@@ -10,14 +10,14 @@ import fc from 'fast-check';
 import { peerAddress } from '../../src/protocol/address.js';
 import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
 import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, MAX_SHARER_ADDRESSES, OwnerSet, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
-import { Schedule } from '../../src/peer/download/schedule.js';
+import { type Flight, ONE_EACH_UNTIL, Schedule } from '../../src/peer/download/schedule.js';
 import { Availability, availability } from '../../src/peer/picker.js';
 import type { FetchHandle } from '../../src/peer/fetch.js';
 import { seededRandom } from '../support/random.js';
 
 const PARTS = 10;
-const bitmapOf = (parts: number[]): Buffer => {
-  const b = emptyBitmap(PARTS);
+const bitmapOf = (parts: number[], count = PARTS): Buffer => {
+  const b = emptyBitmap(count);
   for (const p of parts) setPart(b, p);
   return b;
 };
@@ -202,7 +202,8 @@ test('alone with seeds, equally rare parts are asked in order; once someone else
   const all = Array.from({ length: PARTS }, (_, p) => p);
   const noop: FetchHandle = { done: new Promise<Buffer[]>(() => undefined), cancel: () => undefined };
   const firstPicks = (seed: number, holders: ReturnType<typeof holder>[]): number[] => {
-    const schedule = new Schedule({ parts: PARTS, maxInFlight: 3, randomFirst: 0, endgameCopies: 2, random: seededRandom(seed), inOrderAlone: true });
+    // oneEachUntil 0: three parts of two seeds at once (the newcomer's one-part-per-owner rule is tested below)
+    const schedule = new Schedule({ parts: PARTS, maxInFlight: 3, randomFirst: 0, endgameCopies: 2, random: seededRandom(seed), inOrderAlone: true, oneEachUntil: 0 });
     const owners = new OwnerSet(
       { now: () => 0, random: () => 0.5, maxPerOwner: 3, maxBackoffMs: 4000, isSelf: () => false },
       (o, before, after) => schedule.bitmapChanged(o, before, after),
@@ -234,4 +235,36 @@ test('alone with seeds, equally rare parts are asked in order; once someone else
     plain.add(String(schedule.next(emptyBitmap(PARTS), owners, 0)!.part));
   }
   assert.ok(plain.size > 1, 'random ties without inOrderAlone');
+});
+
+test('a newcomer asks each owner for one part at a time until it holds ONE_EACH_UNTIL parts, then up to maxPerOwner', () => {
+  const P = 40; // enough parts that no endgame copy comes into it
+  const all = Array.from({ length: P }, (_, p) => p);
+  const seedOf = (n: number) => ({ address: peerAddress(`127.0.0.${n}`, '::1'), port: 5000, bitmap: bitmapOf(all, P) });
+  const noop: FetchHandle = { done: new Promise<Buffer[]>(() => undefined), cancel: () => undefined };
+  const schedule = new Schedule({ parts: P, maxInFlight: 8, randomFirst: 0, endgameCopies: 2, random: seededRandom(3) });
+  const owners = new OwnerSet({ now: () => 0, random: () => 0.5, maxPerOwner: 3, maxBackoffMs: 4000, isSelf: () => false }, (o, b, a) => schedule.bitmapChanged(o, b, a));
+  owners.update([seedOf(2), seedOf(3)], P);
+  const askAll = (have: Uint8Array): Map<string, number> => {
+    const asked = new Map<string, number>();
+    for (let pick = schedule.next(have, owners, 0); pick; pick = schedule.next(have, owners, 0)) {
+      const flight = { part: pick.part, owner: owners.get(pick.owner)!, handle: noop, cancelled: false };
+      schedule.add(flight);
+      asked.set(pick.owner, (asked.get(pick.owner) ?? 0) + 1);
+      flights.push(flight);
+    }
+    return asked;
+  };
+  const flights: Flight[] = [];
+  const have = emptyBitmap(P);
+  // Holding nothing: one part of each seed, so each seed's uplink goes to one part of ours.
+  assert.deepEqual([...askAll(have).values()], [1, 1]);
+  // Still one each while we hold fewer than ONE_EACH_UNTIL parts.
+  for (let p = 0; p < ONE_EACH_UNTIL - 1; p++) setPart(have, P - 1 - p);
+  assert.equal(schedule.next(have, owners, 0), null, 'each seed already has one part of ours under way');
+  // From ONE_EACH_UNTIL parts on, the usual limit: up to maxPerOwner (3) of each.
+  setPart(have, P - ONE_EACH_UNTIL);
+  assert.deepEqual([...askAll(have).values()], [2, 2], 'two more of each seed, three in all');
+  for (const f of flights) schedule.remove(f);
+  assert.equal(schedule.count, 0);
 });
