@@ -13,7 +13,7 @@ import { isListenFailure, listenFailure } from './hints.js';
 import { describeHook, hookFailed, runHook } from './peer/hook.js';
 import { SETTINGS_HELP, applySettings, describeSettings } from './settings.js';
 import { ProgressView } from './peer/progress.js';
-import { Prompt } from './peer/prompt.js';
+import type { Prompt } from './peer/prompt.js';
 import { type Output, type Renderer, STDIO, jsonRenderer, textRenderer } from './peer/render.js';
 import { EXIT, Session } from './peer/session.js';
 import { peersRecord } from './peer/status.js';
@@ -136,6 +136,8 @@ async function runPeer(raw: RawPeerOptions): Promise<void> {
   if (plan.query) outcomes.push(...(await flood(peer, plan.query, render, session, plan.json ? () => undefined : say)));
 
   if (interactive) {
+    // Loaded only here: readline and the prompt's modules are start-up time for every --json peer otherwise.
+    const { Prompt } = await import('./peer/prompt.js');
     prompt = new Prompt(peer, session, () => render);
     await prompt.run();
     return;

@@ -6,7 +6,7 @@
  *   const registry = createPeerRegistry(() => ({ bytesUploaded: …, … }));
  *   const server = await startPeerMetricsServer({ registry, port: 9100 });
  */
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
@@ -144,6 +144,8 @@ export interface MetricsServer {
 /** Serves `registry` at http://host:port/metrics (loopback by default). */
 export async function startPeerMetricsServer(options: { registry: Registry; host?: string; port?: number; logger?: Logger }): Promise<MetricsServer> {
   const logger = options.logger ?? silentLogger();
+  // node:http is loaded only for --http-port: about 15 ms of every other peer's start-up.
+  const { createServer } = await import('node:http');
   const server = createServer(metricsHandler(options.registry, logger));
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
