@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CDPSession, Page } from 'playwright-core';
 import { numberArg } from '../scripts/lib/args.js';
-import { launch, stop, waitFor } from '../scripts/lib/processes.js';
+import { cpuSeconds, launch, stop, waitFor } from '../scripts/lib/processes.js';
 import { encodeMessage } from '../src/protocol/index.js';
 import { launchChromium, chooseChromium } from '../test/support/chromium.js';
 import { ask, login } from '../test/dashboard/tracker-client.js';
@@ -128,16 +128,6 @@ async function rpadLoad(port: number, rate: number, seconds: number, next: () =>
   });
   while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
   return { latencies, sent, failed, skipped };
-}
-
-/** CPU seconds a process has used (Linux /proc; clock ticks of 1/100 s), NaN elsewhere. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** The processes descended from `root` (Linux /proc; none elsewhere). */

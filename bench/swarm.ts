@@ -26,7 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ArgumentError } from '../src/errors.js';
 import { numberArg, rateArg } from '../scripts/lib/args.js';
-import { type Proc, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
+import { type Proc, cpuSeconds, launch, waitFor, writeRandomFile } from '../scripts/lib/processes.js';
 import { RATE_HELP, formatBytes, formatRate } from '../src/units.js';
 import { NETNS_PREFIX, cleanupNetns, netnsAvailable } from '../scripts/lib/netns.js';
 import { type Network, loopbackNetwork, netnsNetwork } from './swarm-network.js';
@@ -55,6 +55,8 @@ export interface SwarmConfig {
   peerFlags: string[];
   /** Extra flags for the seed. */
   seedFlags: string[];
+  /** Flags for node itself running every peer and the tracker (`--node-flag "--cpu-prof --cpu-prof-dir=DIR"`). */
+  nodeFlags: string[];
   /** Each process in a network namespace of its own (root), instead of 127.0.0.x. */
   netns: boolean;
   /** Rates enforced by a tbf qdisc on each peer's NIC (`tc`, netns only) or by the peer itself (`client`, --up-rate). */
@@ -79,6 +81,7 @@ export const SWARM_HELP = `bench:swarm: one seed and N leechers over loopback, v
   --cli PATH         the bugtorrent launcher to run (default bin/bugtorrent.js)
   --peer-flag F      extra flags for every leecher, e.g. --peer-flag "--upload-slots 6" (repeatable)
   --seed-flag F      extra flags for the seed (repeatable)
+  --node-flag=F      flags for node running every process, e.g. "--node-flag=--cpu-prof --cpu-prof-dir=/tmp/p" (repeatable)
   --scenario S       S1 (32MiB, seed 2MiB/s, 8 leechers 1MiB/s), S2 (64MiB, seed 4MiB/s, 16 leechers)
                      or S3 (S1 + 2 free riders); other flags given override it
   --netns            each process in a network namespace of its own (root): a bridge namespace,
@@ -121,6 +124,7 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
         cli: { type: 'string', default: DEFAULT_CLI },
         'peer-flag': { type: 'string', multiple: true, default: [] },
         'seed-flag': { type: 'string', multiple: true, default: [] },
+        'node-flag': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -164,6 +168,7 @@ export function parseSwarmArgs(argv: string[]): SwarmConfig | null {
     cli: v.cli!,
     peerFlags: (v['peer-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
     seedFlags: (v['seed-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
+    nodeFlags: (v['node-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
     netns: v.netns!,
     limitMode,
     scenario,
@@ -246,6 +251,30 @@ export interface SwarmSummary {
   /** 1-minute load average at the end and the cores: load above cores means the CPU shaped the times. */
   load_avg?: number;
   cores?: number;
+  /** CPU seconds (every thread) each kind of process used by the end, from /proc: what the two cores were shared between. */
+  cpu_s?: CpuFigures;
+}
+
+export interface CpuFigures {
+  tracker: number | null;
+  seed: number | null;
+  leecher_mean: number | null;
+  leecher_max: number | null;
+  total: number;
+}
+
+/** CPU seconds per kind of process (`tracker`, `seed`, leechers `L*` and free riders `F*` together). */
+export function cpuFigures(used: ReadonlyMap<string, number>): CpuFigures {
+  const known = (x: number | undefined): number | null => (x === undefined || Number.isNaN(x) ? null : Math.round(x * 100) / 100);
+  const leechers = [...used].filter(([name, x]) => /^[LF]\d+$/.test(name) && !Number.isNaN(x)).map(([, x]) => x);
+  const m = mean(leechers);
+  return {
+    tracker: known(used.get('tracker')),
+    seed: known(used.get('seed')),
+    leecher_mean: m === null ? null : Math.round(m * 100) / 100,
+    leecher_max: leechers.length === 0 ? null : Math.round(Math.max(...leechers) * 100) / 100,
+    total: Math.round([...used.values()].filter((x) => !Number.isNaN(x)).reduce((a, b) => a + b, 0) * 100) / 100,
+  };
 }
 
 const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
@@ -358,7 +387,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
   let net: Network | null = null;
   /** Starts a process; with --keep its stdout and stderr also go to files in the run's folder. */
   const start = (name: string, args: string[], wrap: string[]): Proc => {
-    const p = launch(name, args, config.cli, wrap);
+    const p = launch(name, args, config.cli, wrap, config.nodeFlags);
     procs.push(p);
     if (config.keep) {
       p.child.stdout!.pipe(createWriteStream(join(root, `${name}.out`)));
@@ -367,6 +396,11 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     return p;
   };
   const stopAll = async (): Promise<void> => {
+    // SIGTERM first: a peer logs out and exits (writing a --cpu-prof profile), then SIGKILL for any still there.
+    if (config.nodeFlags.length > 0) {
+      for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+      await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 5000))]);
+    }
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     net?.close();
@@ -472,6 +506,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     loads.push(loadavg()[0]!);
     // one more `peers` event (every 0.5 s) for each leecher's final byte count
     await new Promise((r) => setTimeout(r, 700));
+    const cpu = cpuFigures(new Map(procs.map((p) => [p.name, cpuSeconds(p.pid)])));
 
     for (const r of results) {
       const path = paths.get(r);
@@ -489,6 +524,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       mode: config.netns ? `netns/${config.limitMode}` : 'loopback',
       scenario: config.scenario,
       load_avg: r2(load.avg), load_avg_mean: r2(loadMean), load_avg_max: r2(loadMax), cores: load.cores,
+      cpu_s: cpu,
     };
     const table = formatTable(
       ['peer', 'first part s', 'received / needed'],
@@ -504,6 +540,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       '',
       table,
       `load average (1 min) during the run: mean ${loadMean.toFixed(1)}, max ${loadMax.toFixed(1)} on ${load.cores} cores`,
+      `CPU seconds by the end: tracker ${cpu.tracker ?? '-'}, seed ${cpu.seed ?? '-'}, each leecher ${cpu.leecher_mean ?? '-'} (max ${cpu.leecher_max ?? '-'}), all ${cpu.total} (${(cpu.total / Math.max(1, elapsed()) / load.cores).toFixed(2)} of ${load.cores} cores over the run)`,
     ].join('\n');
     return { summary, text };
   } finally {

@@ -27,7 +27,7 @@
  * concurrency low enough for the latency target at the throughput measured.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ import { type Message, type PeerAddress, encodeMessage } from '../src/protocol/i
 // The flood generator the tests use (one helper for one job).
 import { flood } from '../test/support/flood.js';
 import { buildLoadgen, runLoadgen } from './loadgen.js';
+import { cpuSeconds } from '../scripts/lib/processes.js';
 
 const HOST = '127.0.0.1';
 // BENCH_TRACKER_CLI=/path/to/bin/bugtorrent.js benchmarks another build (before/after comparisons).
@@ -228,16 +229,6 @@ function driveC(loadgen: string, dir: string, server: ChildProcess, port: number
       firstError: r.firstError,
     };
   });
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (NaN where there is no /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100) ticks
-  } catch {
-    return NaN;
-  }
 }
 
 /** Runs `concurrency` client loops for `seconds`; each iteration is one connection, one request. */

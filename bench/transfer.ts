@@ -15,7 +15,7 @@
  * (--dir: where the files go; a tmpfs such as /dev/shm takes the disk out of the comparison)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { parseRate } from '../src/units.js';
 import { startTracker } from '../src/tracker/index.js';
 import { CliProcess } from '../test/support/process.js';
-import { writeRandomFile } from '../scripts/lib/processes.js';
+import { cpuSeconds, writeRandomFile } from '../scripts/lib/processes.js';
 
 
 const RECEIVER = `
@@ -53,20 +53,7 @@ const socket = connect({ host: '127.0.0.1', port: Number(port), localAddress: '1
 });
 `;
 
-/** CPU seconds (user + system, every thread) a process has used so far, from /proc; null where there is none. */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-const cpuSpent = (before: number | null, after: number | null): number | null => (before === null || after === null ? null : +(after - before).toFixed(2));
+const cpuSpent = (before: number, after: number): number | null => (Number.isNaN(before) || Number.isNaN(after) ? null : +(after - before).toFixed(2));
 
 function nodeScript(code: string, args: string[]) {
   return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -84,7 +71,7 @@ async function tcpCopy(file: string, out: string): Promise<{ bytes: number; ms: 
   const receiverCpu = cpuSpent(receiverBefore, cpuSeconds(receiver.pid));
   sender.kill();
   receiver.kill();
-  return { ...result, cpu: senderCpu === null || receiverCpu === null ? null : +(senderCpu + receiverCpu).toFixed(2) };
+  return { ...result, cpu: Number.isNaN(senderCpu) || receiverCpu === null ? null : +(senderCpu + receiverCpu).toFixed(2) };
 }
 
 async function ours(file: string, dir: string, partSize: number, leecherArgs: string[], profileDir: string | undefined, nodeFlags: string[]): Promise<{ ms: number; transferMs: number; verifyMs: number; md5: string; leecherCpu: number | null; seederCpu: number | null }> {

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,23 @@ export interface Proc {
 
 const TAIL = 40;
 
+/**
+ * CPU seconds (user + system, every thread) process `pid` has used so far,
+ * from /proc/<pid>/stat (utime and stime, fields 14 and 15 of proc(5), in
+ * clock ticks of 1/100 s); NaN where there is no such process or no /proc.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** A stderr line for people: a JSON log line becomes `msg: reason`, other lines stay as they are. */
 export function readable(line: string): string {
   try {
@@ -52,8 +69,8 @@ export function tail(p: Proc, n = 5): string {
  * Starts `node cli ...args`. `wrap` is a command prefix that execs it, e.g.
  * `['ip', 'netns', 'exec', ns]` (which execs in place, so the PID is node's).
  */
-export function launch(name: string, args: string[], cli: string = CLI, wrap: readonly string[] = []): Proc {
-  const argv = [...wrap, process.execPath, cli, ...args];
+export function launch(name: string, args: string[], cli: string = CLI, wrap: readonly string[] = [], nodeArgs: readonly string[] = []): Proc {
+  const argv = [...wrap, process.execPath, ...nodeArgs, cli, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${cli}`);
   const listeners: { event: string; fn: (e: JsonLine) => void }[] = [];

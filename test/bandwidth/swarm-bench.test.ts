@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ArgumentError } from '../../src/errors.js';
-import { DEFAULT_CLI, type PeerResult, fluidModel, formatTable, modelFor, parseSwarmArgs, report, summarize } from '../../bench/swarm.js';
+import { DEFAULT_CLI, type PeerResult, cpuFigures, fluidModel, formatTable, modelFor, parseSwarmArgs, report, summarize } from '../../bench/swarm.js';
 import { busyFraction, transferFigures } from '../../bench/swarm-figures.js';
 import { NETNS_PREFIX, leftovers, parseNetnsList, parseQdiscSent, planNetns, runIdFor, tbfArgs } from '../../scripts/lib/netns.js';
 
@@ -10,16 +10,16 @@ const MiB = 1024 * 1024;
 describe('bench:swarm arguments', () => {
   test('defaults: 8 leechers, 32 MiB, seed 1 MB/s, leechers 500 kB/s, no download limit', () => {
     assert.deepEqual(parseSwarmArgs([]), {
-      leechers: 8, freeRiders: 0, size: 32 * MiB, seedUp: 1e6, leecherUp: 5e5, downRate: 0, timeout: 0, json: false, keep: false, cli: DEFAULT_CLI, peerFlags: [], seedFlags: [],
+      leechers: 8, freeRiders: 0, size: 32 * MiB, seedUp: 1e6, leecherUp: 5e5, downRate: 0, timeout: 0, json: false, keep: false, cli: DEFAULT_CLI, peerFlags: [], seedFlags: [], nodeFlags: [],
       netns: false, limitMode: 'client', scenario: null, cleanup: false,
     });
     assert.match(DEFAULT_CLI, /bin[\\/]bugtorrent\.js$/);
   });
 
   test('every flag', () => {
-    const c = parseSwarmArgs(['--leechers', '4', '--free-riders', '2', '--size', '8MiB', '--seed-up', '500KB', '--leecher-up', '250KB', '--down-rate', '1MB', '--timeout', '60', '--json', '--keep', '--cli', '/x/bt.js'])!;
+    const c = parseSwarmArgs(['--leechers', '4', '--free-riders', '2', '--size', '8MiB', '--seed-up', '500KB', '--leecher-up', '250KB', '--down-rate', '1MB', '--timeout', '60', '--json', '--keep', '--cli', '/x/bt.js', '--node-flag=--cpu-prof --cpu-prof-dir=/tmp/p'])!;
     assert.deepEqual(c, {
-      leechers: 4, freeRiders: 2, size: 8 * MiB, seedUp: 500_000, leecherUp: 250_000, downRate: 1e6, timeout: 60, json: true, keep: true, cli: '/x/bt.js', peerFlags: [], seedFlags: [],
+      leechers: 4, freeRiders: 2, size: 8 * MiB, seedUp: 500_000, leecherUp: 250_000, downRate: 1e6, timeout: 60, json: true, keep: true, cli: '/x/bt.js', peerFlags: [], seedFlags: [], nodeFlags: ['--cpu-prof', '--cpu-prof-dir=/tmp/p'],
       netns: false, limitMode: 'client', scenario: null, cleanup: false,
     });
   });
@@ -207,4 +207,10 @@ describe('transfer figures', () => {
     assert.equal(partial.seed_busy, null, 'no last finish: no busy fraction');
     assert.equal(partial.first_part_max_s, null);
   });
+});
+
+test('CPU figures: tracker, seed, leechers and free riders together, processes without a figure left out', () => {
+  const f = cpuFigures(new Map([['tracker', 2.5], ['seed', 4], ['L1', 3], ['L2', 5], ['F1', 1], ['L3', Number.NaN]]));
+  assert.deepEqual(f, { tracker: 2.5, seed: 4, leecher_mean: 3, leecher_max: 5, total: 15.5 });
+  assert.deepEqual(cpuFigures(new Map()), { tracker: null, seed: null, leecher_mean: null, leecher_max: null, total: 0 });
 });
