@@ -507,6 +507,9 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     // one more `peers` event (every 0.5 s) for each leecher's final byte count
     await new Promise((r) => setTimeout(r, 700));
     const cpu = cpuFigures(new Map(procs.map((p) => [p.name, cpuSeconds(p.pid)])));
+    // the bench reads every process's event stream on the same cores
+    const benchUsage = process.cpuUsage();
+    const benchCpu = Math.round((benchUsage.user + benchUsage.system) / 1e4) / 100;
 
     for (const r of results) {
       const path = paths.get(r);
@@ -540,7 +543,7 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       '',
       table,
       `load average (1 min) during the run: mean ${loadMean.toFixed(1)}, max ${loadMax.toFixed(1)} on ${load.cores} cores`,
-      `CPU seconds by the end: tracker ${cpu.tracker ?? '-'}, seed ${cpu.seed ?? '-'}, each leecher ${cpu.leecher_mean ?? '-'} (max ${cpu.leecher_max ?? '-'}), all ${cpu.total} (${(cpu.total / Math.max(1, elapsed()) / load.cores).toFixed(2)} of ${load.cores} cores over the run)`,
+      `CPU seconds by the end: tracker ${cpu.tracker ?? '-'}, seed ${cpu.seed ?? '-'}, each leecher ${cpu.leecher_mean ?? '-'} (max ${cpu.leecher_max ?? '-'}), all ${cpu.total} (${(cpu.total / Math.max(1, elapsed()) / load.cores).toFixed(2)} of ${load.cores} cores over the run); this bench itself ${benchCpu}`,
     ].join('\n');
     return { summary, text };
   } finally {
