@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { peerAddress } from '../../src/protocol/address.js';
 import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
-import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, MAX_SHARER_ADDRESSES, MIN_PROBES, OwnerSet, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
+import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, MAX_SHARER_ADDRESSES, MIN_PROBES, OwnerSet, PROBES_CAPPED_AFTER, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
 import { Schedule } from '../../src/peer/download/schedule.js';
 import { Availability, availability } from '../../src/peer/picker.js';
 import type { FetchHandle } from '../../src/peer/fetch.js';
@@ -259,8 +259,8 @@ test('in a long run of chokes, few requests at once go to owners not giving us p
     for (let i = 0; i < n; i++) owners.choked(refuser);
     now.t += 1_000_000; // every wait over: only the cap holds requests back
   };
-  chokes(2 * SWARM_CHOKES_PER_DOUBLING - 1);
-  assert.equal(owners.probeRoom(slots), slots, 'a run shorter than twice SWARM_CHOKES_PER_DOUBLING: every slot');
+  chokes(PROBES_CAPPED_AFTER - 1);
+  assert.equal(owners.probeRoom(slots), slots, 'a run shorter than PROBES_CAPPED_AFTER: every slot');
   chokes(1);
   assert.equal(owners.probeRoom(slots), slots / 2);
   const to = fill();

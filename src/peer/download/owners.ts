@@ -80,17 +80,20 @@ export const MAX_SHARER_ADDRESSES = 256;
 /**
  * In a long run of chokes, how many requests may be in flight at once to owners
  * not proven (none kept from them since they last choked us, or ever): every
- * slot while the download's run is shorter than 2 x SWARM_CHOKES_PER_DOUBLING,
- * then half as many for each further SWARM_CHOKES_PER_DOUBLING chokes, never
- * fewer than MIN_PROBES. Owners that are giving us parts are not limited. Why:
- * where every place is taken, each free slot is a request held 250 ms
- * (REFUSAL_HOLD_MS) and closed, and longer waits per owner do not bound it,
- * since each bounded FCHU answer brings new owners to ask (sim flash crowd of
- * 10^3: 2.2 M refused connections for 64 000 parts, 13 a second per
- * downloader, 80 % of the run). With the cap: 1.3 M, the same completion
- * (median 1.15 -> 1.14, last 1.28 -> 1.29 x D_min); a small swarm keeps
- * landing parts and never gets there (sim s1 unchanged to the event).
+ * slot while the download's run is shorter than PROBES_CAPPED_AFTER, then half
+ * of them, halved again for each further SWARM_CHOKES_PER_DOUBLING chokes, never
+ * fewer than MIN_PROBES. Owners that are giving us parts are not limited, and a
+ * part kept ends the run. Why: where every place is taken, each free slot is a
+ * request held 250 ms (REFUSAL_HOLD_MS) and closed, and longer waits per owner
+ * do not bound that, since each bounded FCHU answer brings new owners to ask
+ * (sim flash crowd of 10^3: 2.2 M refused connections for 64 000 parts, ~13 a
+ * second per downloader, 80 % of the run). With the cap: 1.56 M at the same
+ * completion (median 1.15 -> 1.14, last 1.28 -> 1.29 x D_min), and at 10^4 half
+ * the refusals of the first 30 s. A small swarm keeps landing parts and rarely
+ * gets there (sim s1 and s2 unchanged to the event; 10^2 within 1 %); from 32
+ * chokes on, 10^2 finished 3 % later.
  */
+export const PROBES_CAPPED_AFTER = 3 * SWARM_CHOKES_PER_DOUBLING;
 export const MIN_PROBES = 2;
 /** First back-off after a fault; doubles with each further fault up to maxBackoffMs. */
 export const FIRST_BACKOFF_MS = 500;
@@ -198,11 +201,11 @@ export class OwnerSet {
 
   /** How many more requests to unproven owners may start now (see MIN_PROBES), of `slots` in all. */
   probeRoom(slots: number): number {
-    const doublings = Math.floor(this.chokedSincePart / SWARM_CHOKES_PER_DOUBLING);
-    if (doublings <= 1) return slots;
+    if (this.chokedSincePart < PROBES_CAPPED_AFTER) return slots;
+    const halvings = 1 + Math.floor((this.chokedSincePart - PROBES_CAPPED_AFTER) / SWARM_CHOKES_PER_DOUBLING);
     let probes = 0;
     for (const o of this.owners.values()) if (o.load > 0 && this.unproven(o)) probes += o.load;
-    return Math.max(MIN_PROBES, slots >> (doublings - 1)) - probes;
+    return Math.max(MIN_PROBES, slots >> halvings) - probes;
   }
 
   /** A part came from `o` and was kept. */
