@@ -90,7 +90,7 @@ export const MAX_SHARER_ADDRESSES = 256;
  * second per downloader, 80 % of the run). With the cap: 1.56 M at the same
  * completion (median 1.15 -> 1.14, last 1.28 -> 1.29 x D_min), and at 10^4 half
  * the refusals of the first 30 s. A small swarm keeps landing parts and rarely
- * gets there (sim s1 and s2 unchanged to the event; 10^2 within 1 %); from 32
+ * gets there (sim s1 and s2 unchanged to the event; 10^2, bounded, within 1 %); from 32
  * chokes on, 10^2 finished 3 % later.
  */
 export const PROBES_CAPPED_AFTER = 3 * SWARM_CHOKES_PER_DOUBLING;
@@ -199,7 +199,7 @@ export class OwnerSet {
     return o.parts === 0 || o.chokedInARow > 0;
   }
 
-  /** How many more requests to unproven owners may start now (see MIN_PROBES), of `slots` in all. */
+  /** How many more requests to unproven owners may start now (see PROBES_CAPPED_AFTER), of `slots` in all. */
   probeRoom(slots: number): number {
     if (this.chokedSincePart < PROBES_CAPPED_AFTER) return slots;
     const halvings = 1 + Math.floor((this.chokedSincePart - PROBES_CAPPED_AFTER) / SWARM_CHOKES_PER_DOUBLING);

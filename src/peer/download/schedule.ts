@@ -81,7 +81,7 @@ export class Schedule {
   next(have: Uint8Array, owners: OwnerSet, now: number): Pick | null {
     if (this.full) return null;
     const list: OwnerView[] = [];
-    // in a long run of chokes, few requests at once to owners that have not been giving us parts (owners.ts MIN_PROBES)
+    // in a long run of chokes, few requests at once to owners that have not been giving us parts (owners.ts PROBES_CAPPED_AFTER)
     const probes = owners.probeRoom(this.options.maxInFlight);
     // the owner held by the view, not looked up by key: one Map lookup per owner per pick cost 8 % of a 10^4-peer simulation
     for (const v of this.views.values()) {
