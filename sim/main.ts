@@ -27,7 +27,8 @@ export const SIM_HELP = `sim: a swarm simulated on the real picker, choker, toke
   --compare FILE     print the run beside a bench:swarm --json output (e.g. for s1 / s3)
   --json             print one JSON object instead of the table
   --limit S          stop after S simulated seconds (default: the scenario's), e.g. to profile a long run
-  --progress         every 500 000 events, a line on stderr: simulated time, events, CPU, peers still downloading
+  --progress         every 500 000 events, a line on stderr: simulated time, events, CPU, peers still downloading,
+                     requests refused, events queued, resident memory
   --list             list the scenarios`;
 
 /** The scenario's knobs (scenarios.ts) and what the command does with the run. */
@@ -103,7 +104,9 @@ export function main(argv: string[]): void {
   const built = sc.build({ peers: args.peers, seed: args.seed, maxHolders: args.maxHolders, adaptivePoll: args.adaptivePoll, partLength: args.partLength, size: args.size });
   const config = args.limitSeconds === undefined ? built : { ...built, limitMs: args.limitSeconds * 1000 };
   const progress = (p: SimProgress): void =>
-    void process.stderr.write(`sim: ${p.simulatedSeconds.toFixed(1)} s simulated, ${p.events} events, ${p.cpuSeconds.toFixed(1)} s CPU, ${p.waiting} still downloading\n`);
+    void process.stderr.write(
+      `sim: ${p.simulatedSeconds.toFixed(1)} s simulated, ${p.events} events, ${p.cpuSeconds.toFixed(1)} s CPU, ${p.waiting} still downloading, ${p.refused} refused, ${p.queued} queued, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB resident\n`,
+    );
   const result = simulate(config, args.progress ? progress : undefined);
   const label = `${sc.name}${args.peers ? `-${args.peers}` : ''}`;
   const about = `${sc.about}; seed ${args.seed}, max-holders ${args.maxHolders || 'all'}, ${args.adaptivePoll ? 'adaptive' : 'fixed 1 s'} polling, ${config.fileSize} B in parts of ${config.partLength} B`;

@@ -68,6 +68,10 @@ export interface SimProgress {
   readonly cpuSeconds: number;
   /** Downloaders still waiting to complete. */
   readonly waiting: number;
+  /** Requests refused so far (closed unanswered: ~3 events each, most of a big swarm's). */
+  readonly refused: number;
+  /** Events waiting in the queue (cancelled ones included until they reach its top). */
+  readonly queued: number;
 }
 
 /** `onProgress` is told every `everyEvents` events; it schedules nothing, so the run is the same with or without it. */
@@ -123,7 +127,7 @@ export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => voi
     if (onProgress && q.processed - reported >= everyEvents) {
       reported = q.processed;
       const c = process.cpuUsage(cpu0);
-      onProgress({ simulatedSeconds: q.now / 1000, events: q.processed, cpuSeconds: (c.user + c.system) / 1e6, waiting });
+      onProgress({ simulatedSeconds: q.now / 1000, events: q.processed, cpuSeconds: (c.user + c.system) / 1e6, waiting, refused: world.choked, queued: q.size });
     }
     return waiting <= 0;
   });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { peerAddress } from '../../src/protocol/address.js';
 import { emptyBitmap, setPart } from '../../src/protocol/bitfield.js';
-import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, MAX_SHARER_ADDRESSES, OwnerSet, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
+import { CHOKED_RETRY_MS, CHOKES_PER_DOUBLING, FIRST_BACKOFF_MS, MAX_RESTING_OWNERS, MAX_SHARER_ADDRESSES, MIN_PROBES, OwnerSet, PROBES_CAPPED_AFTER, SWARM_CHOKES_PER_DOUBLING } from '../../src/peer/download/owners.js';
 import { type Flight, ONE_EACH_UNTIL, Schedule } from '../../src/peer/download/schedule.js';
 import { Availability, availability } from '../../src/peer/picker.js';
 import type { FetchHandle } from '../../src/peer/fetch.js';
@@ -267,4 +267,43 @@ test('a newcomer asks each owner for one part at a time until it holds ONE_EACH_
   assert.deepEqual([...askAll(have).values()], [2, 2], 'two more of each seed, three in all');
   for (const f of flights) schedule.remove(f);
   assert.equal(schedule.count, 0);
+});
+
+test('in a long run of chokes, few requests at once go to owners not giving us parts; owners that do are not limited', () => {
+  const all = Array.from({ length: PARTS }, (_, p) => p);
+  const noop: FetchHandle = { done: new Promise<Buffer[]>(() => undefined), cancel: () => undefined };
+  const now = { t: 0 };
+  const slots = 8;
+  // oneEachUntil 0: the newcomer's one part per owner (tested above) would hide maxPerOwner here
+  const schedule = new Schedule({ parts: PARTS, maxInFlight: slots, randomFirst: 0, endgameCopies: 2, random: seededRandom(3), oneEachUntil: 0 });
+  const owners = new OwnerSet({ now: () => now.t, random: () => 0.5, maxPerOwner: 2, maxBackoffMs: 4000, isSelf: () => false }, (o, b, a) => schedule.bitmapChanged(o, b, a));
+  owners.update(Array.from({ length: 10 }, (_, i) => holder(i + 2, all)), PARTS);
+  const giver = owners.get('127.0.0.2:5000')!;
+  const refuser = owners.get('127.0.0.3:5000')!;
+  const fill = (): Map<string, number> => {
+    const to = new Map<string, number>();
+    for (let pick = schedule.next(emptyBitmap(PARTS), owners, now.t); pick; pick = schedule.next(emptyBitmap(PARTS), owners, now.t)) {
+      schedule.add({ part: pick.part, owner: owners.get(pick.owner)!, handle: noop, cancelled: false });
+      to.set(pick.owner, (to.get(pick.owner) ?? 0) + 1);
+    }
+    return to;
+  };
+  owners.succeeded(giver);
+  const chokes = (n: number): void => {
+    for (let i = 0; i < n; i++) owners.choked(refuser);
+    now.t += 1_000_000; // every wait over: only the cap holds requests back
+  };
+  chokes(PROBES_CAPPED_AFTER - 1);
+  assert.equal(owners.probeRoom(slots), slots, 'a run shorter than PROBES_CAPPED_AFTER: every slot');
+  chokes(1);
+  assert.equal(owners.probeRoom(slots), slots / 2);
+  const to = fill();
+  assert.equal(to.get(giver.key), 2, 'the owner that gave us a part gets its maxPerOwner');
+  const probes = [...to].filter(([k]) => k !== giver.key).reduce((n, [, c]) => n + c, 0);
+  assert.equal(probes, slots / 2, 'the others: half the slots');
+  assert.equal(owners.probeRoom(slots), 0);
+  chokes(4 * SWARM_CHOKES_PER_DOUBLING);
+  assert.equal(owners.probeRoom(slots) + probes, MIN_PROBES, 'never below MIN_PROBES however long the run');
+  owners.succeeded(refuser);
+  assert.equal(owners.probeRoom(slots), slots, 'a part kept ends the run');
 });

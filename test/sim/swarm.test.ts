@@ -133,11 +133,12 @@ test('complete peers and seeds poll FCHU every swarmWatchMs for their choker (tr
 
 test('progress reports change nothing in the run, and come in order', () => {
   const strip = (r: ReturnType<typeof simulate>) => ({ ...r, wallSeconds: 0, cpuSeconds: 0, eventsPerSecond: 0 });
-  const seen: { events: number; simulatedSeconds: number }[] = [];
+  const seen: { events: number; simulatedSeconds: number; refused: number }[] = [];
   const reported = simulate(tiny(11), (p) => seen.push(p), 500);
   assert.deepEqual(strip(reported), strip(simulate(tiny(11))));
   assert.ok(seen.length >= 2, `${seen.length} reports`);
-  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.events > seen[i - 1]!.events && seen[i]!.simulatedSeconds >= seen[i - 1]!.simulatedSeconds);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.events > seen[i - 1]!.events && seen[i]!.simulatedSeconds >= seen[i - 1]!.simulatedSeconds && seen[i]!.refused >= seen[i - 1]!.refused);
+  assert.ok(seen.at(-1)!.refused <= reported.choked, 'refusals so far never exceed the run\'s');
 });
 
 test("cross-checks (heal.ts's chance and budget): some parts fetched twice, never more than the budget; none with share 0", () => {

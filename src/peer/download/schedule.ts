@@ -97,11 +97,13 @@ export class Schedule {
     if (this.full) return null;
     const list: OwnerView[] = [];
     const oneEach = countParts(have) < (this.options.oneEachUntil ?? ONE_EACH_UNTIL);
+    // in a long run of chokes, few requests at once to owners that have not been giving us parts (owners.ts PROBES_CAPPED_AFTER)
+    const probes = owners.probeRoom(this.options.maxInFlight);
     // the owner held by the view, not looked up by key: one Map lookup per owner per pick cost 8 % of a 10^4-peer simulation
     for (const v of this.views.values()) {
       const o = v.owner;
       v.load = o.load;
-      v.available = owners.available(o, now) && (!oneEach || o.load === 0);
+      v.available = owners.available(o, now) && (!oneEach || o.load === 0) && (probes > 0 || !owners.unproven(o));
       list.push(v);
     }
     return pickPart({
