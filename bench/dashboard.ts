@@ -27,7 +27,7 @@
  * two-core machine. Without a C compiler it falls back to a Node client in a
  * worker thread (so that sampling the pages is not held up by it).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CDPSession, Page } from 'playwright-core';
 import { numberArg } from '../scripts/lib/args.js';
-import { cpuSeconds, launch, stop, waitFor } from '../scripts/lib/processes.js';
+import { cpuSeconds, launch, procStat, stop, waitFor } from '../scripts/lib/processes.js';
 import { encodeMessage } from '../src/protocol/index.js';
 import { launchChromium, chooseChromium } from '../test/support/chromium.js';
 import { ask, login } from '../test/dashboard/tracker-client.js';
@@ -136,12 +136,9 @@ function descendants(root: number): number[] {
   try {
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
-      try {
-        const fields = readFileSync(`/proc/${name}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-        parent.set(Number(name), Number(fields[1]));
-      } catch {
-        /* gone meanwhile */
-      }
+      // null: gone meanwhile
+      const fields = procStat(name);
+      if (fields) parent.set(Number(name), Number(fields[1]));
     }
   } catch {
     return [];

@@ -265,20 +265,21 @@ export interface CpuFigures {
 
 /** CPU seconds per kind of process (`tracker`, `seed`, leechers `L*` and free riders `F*` together). */
 export function cpuFigures(used: ReadonlyMap<string, number>): CpuFigures {
-  const known = (x: number | undefined): number | null => (x === undefined || Number.isNaN(x) ? null : Math.round(x * 100) / 100);
+  const known = (x: number | undefined): number | null => (x === undefined || Number.isNaN(x) ? null : round2(x));
   const leechers = [...used].filter(([name, x]) => /^[LF]\d+$/.test(name) && !Number.isNaN(x)).map(([, x]) => x);
   const m = mean(leechers);
   return {
     tracker: known(used.get('tracker')),
     seed: known(used.get('seed')),
-    leecher_mean: m === null ? null : Math.round(m * 100) / 100,
-    leecher_max: leechers.length === 0 ? null : Math.round(Math.max(...leechers) * 100) / 100,
-    total: Math.round([...used.values()].filter((x) => !Number.isNaN(x)).reduce((a, b) => a + b, 0) * 100) / 100,
+    leecher_mean: m === null ? null : round2(m),
+    leecher_max: leechers.length === 0 ? null : round2(Math.max(...leechers)),
+    total: round2([...used.values()].filter((x) => !Number.isNaN(x)).reduce((a, b) => a + b, 0)),
   };
 }
 
 const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
 const round3 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** last/mean over every peer; null if any peer did not finish (an unfinished swarm has no last time). */
 export function summarize(results: readonly PeerResult[], dMin: number, withFreeRiders: boolean): SwarmSummary {
@@ -509,14 +510,13 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
     const cpu = cpuFigures(new Map(procs.map((p) => [p.name, cpuSeconds(p.pid)])));
     // the bench reads every process's event stream on the same cores
     const benchUsage = process.cpuUsage();
-    const benchCpu = Math.round((benchUsage.user + benchUsage.system) / 1e4) / 100;
+    const benchCpu = round2((benchUsage.user + benchUsage.system) / 1e6);
 
     for (const r of results) {
       const path = paths.get(r);
       if (path) r.verified = await md5Of(path).then((m) => m === contentMd5, () => false);
     }
     const load = { avg: loadavg()[0]!, cores: availableParallelism() };
-    const r2 = (x: number): number => Math.round(x * 100) / 100;
     const loadMean = loads.reduce((a, b) => a + b, 0) / loads.length;
     const loadMax = Math.max(...loads);
     const figures = transferFigures([...samples.values()], { tcSent: seedAtLast.tc, appSent: seedAtLast.app, rate: config.seedUp }, ownModel.dMin);
@@ -526,14 +526,14 @@ export async function runSwarm(config: SwarmConfig): Promise<{ summary: SwarmSum
       contributors_d_min_s: Math.round(ownModel.dMin * 1000) / 1000,
       mode: config.netns ? `netns/${config.limitMode}` : 'loopback',
       scenario: config.scenario,
-      load_avg: r2(load.avg), load_avg_mean: r2(loadMean), load_avg_max: r2(loadMax), cores: load.cores,
+      load_avg: round2(load.avg), load_avg_mean: round2(loadMean), load_avg_max: round2(loadMax), cores: load.cores,
       cpu_s: cpu,
     };
     const table = formatTable(
       ['peer', 'first part s', 'received / needed'],
       results.map((r) => {
         const s = samples.get(r)!;
-        return [r.name, s.firstPart === null ? null : Math.round(s.firstPart * 100) / 100, s.received === null ? '-' : (s.received / s.needed).toFixed(3)];
+        return [r.name, s.firstPart === null ? null : round2(s.firstPart), s.received === null ? '-' : (s.received / s.needed).toFixed(3)];
       }),
     );
     const text = [

@@ -32,20 +32,27 @@ export interface Proc {
 const TAIL = 40;
 
 /**
- * CPU seconds (user + system, every thread) process `pid` has used so far,
- * from /proc/<pid>/stat (utime and stime, fields 14 and 15 of proc(5), in
- * clock ticks of 1/100 s); NaN where there is no such process or no /proc.
+ * The fields of /proc/<pid>/stat from the third on (state, ppid, ...: proc(5)'s
+ * field n is index n - 3), or null where there is no such process or no /proc.
  */
-export function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
+export function procStat(pid: number | string): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return null;
   }
+}
+
+/**
+ * CPU seconds (user + system, every thread) process `pid` has used so far
+ * (utime and stime, fields 14 and 15 of proc(5), in clock ticks of 1/100 s);
+ * NaN where there is no such process or no /proc.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  const fields = pid === undefined ? null : procStat(pid);
+  return fields === null ? NaN : (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** A stderr line for people: a JSON log line becomes `msg: reason`, other lines stay as they are. */
