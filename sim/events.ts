@@ -3,6 +3,11 @@
  * events at the same time run in the order they were scheduled and a run is
  * reproducible. Cancelling marks the event; it is dropped when it reaches the
  * top (lazy deletion keeps every operation O(log n)).
+ *
+ * The keys live in two typed arrays beside the events, not in the event
+ * objects: sifting then compares numbers stored next to each other instead of
+ * following a pointer per comparison into a heap of gigabytes (10^4 peers: the
+ * queue's pop was 17 % of the run, most of it cache misses).
  */
 export interface SimEvent {
   readonly at: number;
@@ -12,7 +17,10 @@ export interface SimEvent {
 }
 
 export class EventQueue {
-  private heap: SimEvent[] = [];
+  private times = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
+  private events: (SimEvent | undefined)[] = [];
+  private n = 0;
   private seq = 0;
   /** The simulated time, ms: the time of the event being run. */
   now = 0;
@@ -20,22 +28,29 @@ export class EventQueue {
   processed = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.n;
   }
 
   /** Runs `run` at `at` (never before now). */
   at(at: number, run: () => void): SimEvent {
-    const e: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, run, cancelled: false };
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
+    const t = Math.max(at, this.now);
+    const s = this.seq++;
+    const e: SimEvent = { at: t, seq: s, run, cancelled: false };
+    if (this.n === this.times.length) this.grow();
+    const { times, seqs, events } = this;
+    let i = this.n++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(e, h[parent] as SimEvent)) break;
-      h[i] = h[parent] as SimEvent;
+      const pt = times[parent]!;
+      if (pt < t || (pt === t && seqs[parent]! < s)) break;
+      times[i] = pt;
+      seqs[i] = seqs[parent]!;
+      events[i] = events[parent];
       i = parent;
     }
-    h[i] = e;
+    times[i] = t;
+    seqs[i] = s;
+    events[i] = e;
     return e;
   }
 
@@ -45,7 +60,7 @@ export class EventQueue {
 
   /** Runs events in order until none is left, `until` returns true, or time passes `endAt`. */
   run(endAt = Infinity, until: () => boolean = () => false): void {
-    while (this.heap.length > 0 && !until()) {
+    while (this.n > 0 && !until()) {
       const e = this.pop();
       if (e.cancelled) continue;
       if (e.at > endAt) {
@@ -59,27 +74,46 @@ export class EventQueue {
   }
 
   private pop(): SimEvent {
-    const h = this.heap;
-    const top = h[0] as SimEvent;
-    const last = h.pop() as SimEvent;
-    if (h.length > 0) {
+    const { times, seqs, events } = this;
+    const top = events[0]!;
+    const n = --this.n;
+    if (n > 0) {
+      // sift the last entry down from the root
+      const t = times[n]!;
+      const s = seqs[n]!;
+      const e = events[n];
       let i = 0;
-      const n = h.length;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && before(h[r] as SimEvent, h[l] as SimEvent) ? r : l;
-        if (!before(h[c] as SimEvent, last)) break;
-        h[i] = h[c] as SimEvent;
+        let c = l;
+        if (r < n) {
+          const rt = times[r]!;
+          const lt = times[l]!;
+          if (rt < lt || (rt === lt && seqs[r]! < seqs[l]!)) c = r;
+        }
+        const ct = times[c]!;
+        if (t < ct || (t === ct && s < seqs[c]!)) break;
+        times[i] = ct;
+        seqs[i] = seqs[c]!;
+        events[i] = events[c];
         i = c;
       }
-      h[i] = last;
+      times[i] = t;
+      seqs[i] = s;
+      events[i] = e;
     }
+    events[n] = undefined;
     return top;
   }
-}
 
-function before(a: SimEvent, b: SimEvent): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  private grow(): void {
+    const times = new Float64Array(this.times.length * 2);
+    const seqs = new Float64Array(this.seqs.length * 2);
+    times.set(this.times);
+    seqs.set(this.seqs);
+    this.times = times;
+    this.seqs = seqs;
+  }
 }

@@ -1,6 +1,7 @@
 /** The simulator's event queue and fluid network model. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { EventQueue } from '../../sim/events.js';
 import { FluidNetwork, waterfill } from '../../sim/network.js';
 
@@ -30,6 +31,38 @@ test('the heap keeps order over many random insertions', () => {
   q.run();
   assert.equal(times.length, 2000);
   for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!);
+});
+
+test('property: any mix of scheduling (also from inside events) and cancelling runs in (time, scheduling order), each live event once', () => {
+  // ops: [time offset, schedules a follow-up at this offset (or -1), cancel an earlier event's index (or -1)]
+  const op = fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: -1, max: 20 }), fc.integer({ min: -1, max: 3000 }));
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 1, maxLength: 3000 }), (ops) => {
+      const q = new EventQueue();
+      const ran: { at: number; seq: number }[] = [];
+      const events = ops.map(([t, follow]) => {
+        const e = q.at(t, () => {
+          ran.push({ at: e.at, seq: e.seq });
+          if (follow >= 0) {
+            const f = q.after(follow, () => ran.push({ at: f.at, seq: f.seq }));
+          }
+        });
+        return e;
+      });
+      const cancelled = new Set<number>();
+      for (const [, , c] of ops) if (c >= 0 && c < events.length) { events[c]!.cancelled = true; cancelled.add(c); }
+      q.run();
+      const live = ops.length - cancelled.size;
+      const follows = ops.filter(([, f], i) => f >= 0 && !cancelled.has(i)).length;
+      assert.equal(ran.length, live + follows);
+      assert.equal(q.size, 0);
+      for (let i = 1; i < ran.length; i++) {
+        const a = ran[i - 1]!, b = ran[i]!;
+        assert.ok(a.at < b.at || (a.at === b.at && a.seq < b.seq), `event ${i} out of order`);
+      }
+    }),
+    { numRuns: 60 },
+  );
 });
 
 test('waterfill: equal shares, a capped item gives its rest to the others', () => {

@@ -31,6 +31,7 @@
  * (the edge may pass the real answer: do we still download anything?).
  */
 import type { RemoteKey } from '../bandwidth.js';
+import { PerFile } from './per-file.js';
 import { RateMeter } from './rate-meter.js';
 import { type Candidate, type ChokeMode, pickWeighted, rank } from './ranking.js';
 import { DEFAULT_RECORD_OPTIONS, type Holding, PeerRecords, type RecordOptions } from './record.js';
@@ -164,7 +165,7 @@ interface PeerState {
   firstSeen: number;
   lastRequest: number;
   /** md5 ('' when unknown) -> its last request for a part of that file */
-  wants: Map<string, number>;
+  wants: PerFile;
   up: RateMeter;
   down: RateMeter;
 }
@@ -511,7 +512,7 @@ export class Choker {
     let p = this.peers.get(remote);
     if (!p) {
       if (this.peers.size >= this.options.maxRemotes) this.evictIdlest();
-      p = { remote, firstSeen: now, lastRequest: -Infinity, wants: new Map(), up: NO_BYTES, down: NO_BYTES };
+      p = { remote, firstSeen: now, lastRequest: -Infinity, wants: new PerFile(), up: NO_BYTES, down: NO_BYTES };
       this.peers.set(remote, p);
     }
     return p;
@@ -535,8 +536,8 @@ export class Choker {
 
   /** Interested in some file: asked for it recently, and not listed complete for it since. */
   private interested(p: PeerState, now: number): boolean {
-    for (const at of p.wants.values()) if (now - at <= this.options.interestMs) return true;
-    return false;
+    // the latest request decides (subtraction is monotonic: the same answer as testing each)
+    return now - p.wants.max() <= this.options.interestMs;
   }
 
   private dropSlot(remote: RemoteKey): void {

@@ -27,6 +27,7 @@
  */
 import { countParts, hasPart } from '../../protocol/bitfield.js';
 import type { RemoteKey } from '../bandwidth.js';
+import { PerFile } from './per-file.js';
 
 /** One entry of a holder list, as the choker needs it. */
 export interface Holding {
@@ -64,9 +65,9 @@ interface Sent {
 
 interface Remote {
   /** md5 -> parts it holds per the last list */
-  held: Map<string, number>;
-  /** md5s whose last list shows it complete */
-  complete: Set<string>;
+  held: PerFile;
+  /** md5 -> 1 where its last list shows it complete */
+  complete: PerFile;
   given: number;
   firstGivenAt: number;
   refusals: number;
@@ -98,7 +99,7 @@ export class PeerRecords {
       const held = countParts(h.bitmap);
       r.held.set(md5, held);
       if (parts > 0 && held >= parts) {
-        r.complete.add(md5);
+        r.complete.set(md5, 1);
         complete.push(h.remote);
       } else {
         r.complete.delete(md5);
@@ -172,9 +173,7 @@ export class PeerRecords {
     const r = this.remotes.get(remote);
     if (!r || downloadedFrom > 0 || r.credit > 0) return false;
     const o = this.options;
-    let held = 0;
-    for (const n of r.held.values()) held = Math.max(held, n);
-    if (held < o.minHeld) return false;
+    if (Math.max(0, r.held.max()) < o.minHeld) return false;
     return (r.given >= o.minGiven && now - r.firstGivenAt >= o.graceMs) || (r.refusals >= o.minRefusals && now - r.firstRefusedAt >= o.graceMs);
   }
 
@@ -190,7 +189,7 @@ export class PeerRecords {
 
   private remote(key: RemoteKey): Remote {
     let r = this.remotes.get(key);
-    if (!r) this.remotes.set(key, (r = { held: new Map(), complete: new Set(), given: 0, firstGivenAt: -Infinity, refusals: 0, firstRefusedAt: -Infinity, credit: 0 }));
+    if (!r) this.remotes.set(key, (r = { held: new PerFile(), complete: new PerFile(), given: 0, firstGivenAt: -Infinity, refusals: 0, firstRefusedAt: -Infinity, credit: 0 }));
     return r;
   }
 }
