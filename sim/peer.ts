@@ -34,6 +34,11 @@ interface Request {
   readonly flight: Flight | null;
   flow: Flow | null;
   expiry: SimEvent | null;
+  /**
+   * Without an uplink queue: when the uploader's hold of this refused request ends
+   * (the close is on its way from then on; `expiry` is its arrival). Else Infinity.
+   */
+  holdEnd: number;
   /** Settled (landed, failed or cancelled): later events for it do nothing. */
   over: boolean;
   /** For a cross-check copy: who sent the part being checked. */
@@ -137,7 +142,7 @@ export class SimPeer {
     if (this.wake) this.wake.cancelled = true;
     // Our downloads stop; our uploads break (the downloaders see a failed fetch).
     for (const r of [...this.requests.values(), ...this.checking]) this.cancel(r);
-    for (const r of [...this.incoming]) this.refuse(r, 'error');
+    for (const r of [...this.incoming]) if (!this.holdOver(r)) this.refuse(r, 'error');
     // LOGO; refused (NLOG) when we hold parts nobody else has: we leave anyway (the tracker still lists us).
     this.call('LOGO', w.sizes.request.LOGO, () => (w.tracker.registry.logout(this.session), w.sizes.reply.ALOG), () => undefined);
     w.departed(this);
@@ -245,7 +250,7 @@ export class SimPeer {
     const { w } = this;
     const to = w.byIp.get(owner.address.ip4)!;
     const flight: Flight = { part, owner, handle: { done: NEVER, cancel: () => this.cancel(r) }, cancelled: false };
-    const r: Request = { part, from: this, to, owner, flight, flow: null, expiry: null, over: false };
+    const r: Request = { part, from: this, to, owner, flight, flow: null, expiry: null, holdEnd: Infinity, over: false };
     this.requests.set(flight, r);
     this.schedule.add(flight);
     // A new connection per part (the server closes after its reply): SYN and then the
@@ -265,7 +270,7 @@ export class SimPeer {
     if (!other) return;
     this.checks++;
     const to = w.byIp.get(other.address.ip4)!;
-    const r: Request = { part, from: this, to, owner: other, flight: null, flow: null, expiry: null, over: false, supplier };
+    const r: Request = { part, from: this, to, owner: other, flight: null, flow: null, expiry: null, holdEnd: Infinity, over: false, supplier };
     other.load++;
     this.checking.add(r);
     w.q.after(3 * w.config.latencyMs + w.config.setupMs + 2 * this.queueMs() + to.queueMs(), () => r.to.retp(r));
@@ -356,19 +361,40 @@ export class SimPeer {
     // Finished downloading: seeding rules from now on, not at the next round.
     if (c.mode === 'downloading' && this.complete) this.rechoke();
     if (c.admit(r.from.key, now, this.serving)) return this.serve(r);
-    if (!(this.w.config.choker.admissionWaitMs > 0)) return this.refuse(r, 'choked');
+    const { choker: { admissionWaitMs: hold }, latencyMs, uplinkQueueMs } = this.w.config;
+    if (!(hold > 0)) return this.refuse(r, 'choked');
     this.waiters.add(r);
-    r.expiry = this.w.q.after(this.w.config.choker.admissionWaitMs, () => {
+    if (uplinkQueueMs > 0) {
+      r.expiry = this.w.q.after(hold, () => {
+        r.expiry = null;
+        this.waiters.delete(r);
+        this.refuse(r, 'choked');
+      });
+      return;
+    }
+    // No uplink queue: the close reaches the asker latencyMs after the hold ends whatever
+    // our uplink does then, so one event is both the hold's end and the close's arrival
+    // (a refusal's events 3 -> 2, and most of a big swarm's events are refusals). Until
+    // it runs, the request counts as closed from holdEnd on (holdOver).
+    r.holdEnd = now + hold;
+    r.expiry = this.w.q.after(hold + latencyMs, () => {
       r.expiry = null;
       this.waiters.delete(r);
-      this.refuse(r, 'choked');
+      this.incoming.delete(r);
+      this.closed(r, true, 'choked');
     });
+  }
+
+  /** A held request whose hold has ended: closed already, though its close is still on the way. */
+  private holdOver(r: Request): boolean {
+    return r.holdEnd <= this.w.q.now;
   }
 
   /** ChokerService.grant, then the transfer. */
   private serve(r: Request): void {
     const { w } = this;
     if (r.expiry) r.expiry.cancelled = true;
+    r.holdEnd = Infinity;
     this.choker!.gave(r.from.key, r.part, w.q.now);
     this.spread?.admitted(r.part, r.from.key);
     this.serving.set(r.from.key, (this.serving.get(r.from.key) ?? 0) + 1);
@@ -405,7 +431,7 @@ export class SimPeer {
 
   /** The downloader hung up (endgame copy won elsewhere, or it left). */
   dropIncoming(r: Request): void {
-    if (!this.incoming.has(r)) return;
+    if (!this.incoming.has(r) || this.holdOver(r)) return;
     if (r.expiry) r.expiry.cancelled = true;
     this.waiters.delete(r);
     if (r.flow && !r.flow.finished) this.w.wasted += this.w.net.cancel(r.flow);
@@ -420,10 +446,13 @@ export class SimPeer {
     if (this.incoming.has(r)) this.release(r);
     // The asker sees a close without a reply: a choke (a peer that uploads nothing closes so too).
     const refused = why === 'choked' || (!this.choker && !this.gone);
-    this.w.q.after(this.w.config.latencyMs + this.queueMs(), () => {
-      if (refused) r.from.choker?.refusedBy(this.key, this.w.q.now);
-      r.from.failed(r, why);
-    });
+    this.w.q.after(this.w.config.latencyMs + this.queueMs(), () => this.closed(r, refused, why));
+  }
+
+  /** The asker sees our close (`refused`: without a reply, which its choker notes). */
+  private closed(r: Request, refused: boolean, why: 'choked' | 'error'): void {
+    if (refused) r.from.choker?.refusedBy(this.key, this.w.q.now);
+    r.from.failed(r, why);
   }
 
   /** ChokerService.wakeWaiters: every held request that may be served now is, best priority first, then first come. */
@@ -431,7 +460,7 @@ export class SimPeer {
     if (this.waiters.size === 0 || this.gone) return;
     const c = this.choker!;
     const now = this.w.q.now;
-    const order = [...this.waiters].map((r, i) => ({ r, i, p: c.priority(r.from.key, now) }));
+    const order = [...this.waiters].filter((r) => !this.holdOver(r)).map((r, i) => ({ r, i, p: c.priority(r.from.key, now) }));
     order.sort((a, b) => a.p - b.p || a.i - b.i);
     for (const { r } of order) {
       if (c.admit(r.from.key, now, this.serving)) {
