@@ -96,6 +96,7 @@ export class Schedule {
   next(have: Uint8Array, owners: OwnerSet, now: number): Pick | null {
     if (this.full) return null;
     const list: OwnerView[] = [];
+    let usable = false;
     const oneEach = countParts(have) < (this.options.oneEachUntil ?? ONE_EACH_UNTIL);
     // in a long run of chokes, few requests at once to owners that have not been giving us parts (owners.ts PROBES_CAPPED_AFTER)
     const probes = owners.probeRoom(this.options.maxInFlight);
@@ -104,8 +105,11 @@ export class Schedule {
       const o = v.owner;
       v.load = o.load;
       v.available = owners.available(o, now) && (!oneEach || o.load === 0) && (probes > 0 || !owners.unproven(o));
+      if (v.available) usable = true;
       list.push(v);
     }
+    // nobody may be asked: the picker's answer, without its work (most calls in a swarm whose places are taken)
+    if (!usable) return null;
     return pickPart({
       parts: this.options.parts,
       have,
