@@ -28,6 +28,11 @@ export interface Owner {
   parts: number;
   /** Why it is never asked again, or null. */
   banned: string | null;
+  /**
+   * The schedule's, as the picker's OwnerView: whether it could be asked at the
+   * schedule's last pick (written there, meaningless elsewhere: ask `available`).
+   */
+  available: boolean;
 }
 
 export interface HolderEntry {
@@ -173,7 +178,7 @@ export class OwnerSet {
         this.absentBans.delete(key);
         const rest = this.resting.get(key);
         this.resting.delete(key);
-        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned, ...rest };
+        const owner: Owner = { key, address: h.address, port: h.port, bitmap: h.bitmap, load: 0, failures: 0, backoffUntil: 0, listed: true, choked: 0, chokedInARow: 0, parts: 0, banned, available: false, ...rest };
         this.owners.set(key, owner);
         if (banned === null) this.onBitmap(owner, null, h.bitmap);
       }
