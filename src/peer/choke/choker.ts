@@ -541,7 +541,7 @@ export class Choker {
   }
 
   private dropSlot(remote: RemoteKey): void {
-    this.regular = this.regular.filter((r) => r !== remote);
+    if (this.regular.includes(remote)) this.regular = this.regular.filter((r) => r !== remote);
     if (this.optimistic === remote) this.optimistic = null;
   }
 
