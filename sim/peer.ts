@@ -465,6 +465,7 @@ export class SimPeer {
     for (const { r } of order) {
       if (c.admit(r.from.key, now, this.serving)) {
         this.waiters.delete(r);
+        this.w.servedFromHold++;
         this.serve(r);
       }
     }

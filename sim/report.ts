@@ -27,7 +27,7 @@ export function textReport(name: string, about: string, r: SimResult): string {
     `D_min ${r.dMin.toFixed(1)} s (max(F/u_s, F/d_min, N·F/(u_s+Σu_i)))${r.incomplete > 0 ? `; ${r.incomplete} peers did not complete by ${r.endSeconds.toFixed(0)} s` : ''}`,
     `tracker: ${t.requests} requests (${kinds}); mean ${t.meanRequestsPerSec.toFixed(0)} req/s, peak ${t.peakRequestsPerSec.toFixed(0)} req/s; ` +
       `${formatBytes(t.bytesOut)} out, mean ${formatRate(t.meanBytesPerSec)}, peak ${formatRate(t.peakBytesPerSec)}; longest queue wait ${t.maxQueueMs.toFixed(0)} ms`,
-    `bytes: ${formatBytes(r.deliveredBytes)} moved, ${formatBytes(r.wastedBytes)} wasted (${((100 * r.wastedBytes) / Math.max(1, r.deliveredBytes)).toFixed(2)} %: endgame copies, cut transfers), ${formatBytes(r.checkedBytes)} of cross-check copies; ${r.choked} choked requests`,
+    `bytes: ${formatBytes(r.deliveredBytes)} moved, ${formatBytes(r.wastedBytes)} wasted (${((100 * r.wastedBytes) / Math.max(1, r.deliveredBytes)).toFixed(2)} %: endgame copies, cut transfers), ${formatBytes(r.checkedBytes)} of cross-check copies; ${r.choked} choked requests, ${r.servedFromHold} served after a wait for a place`,
     `simulator: ${r.endSeconds.toFixed(1)} s simulated, ${r.events} events in ${r.cpuSeconds.toFixed(2)} s CPU, ${r.wallSeconds.toFixed(2)} s wall (${compact(r.eventsPerSecond)} events per CPU second), ${r.picks} picker calls`,
   ].join('\n');
 }

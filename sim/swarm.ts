@@ -36,6 +36,8 @@ export interface SimResult {
   readonly checkedBytes: number;
   readonly deliveredBytes: number;
   readonly choked: number;
+  /** Requests held for a place (admissionWaitMs) and served when one freed. */
+  readonly servedFromHold: number;
   readonly picks: number;
   readonly tracker: {
     readonly requests: number;
@@ -106,6 +108,7 @@ export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => voi
     wasted: 0,
     checked: 0,
     choked: 0,
+    servedFromHold: 0,
     picks: 0,
     delivered: new Series(config.binMs),
     completed(peer) {
@@ -172,6 +175,7 @@ export function simulate(config: SimConfig, onProgress?: (p: SimProgress) => voi
     checkedBytes: world.checked,
     deliveredBytes: world.delivered.total(),
     choked: world.choked,
+    servedFromHold: world.servedFromHold,
     picks: world.picks,
     tracker: {
       requests: tracker.requests.total(),

@@ -105,6 +105,7 @@ export interface World {
   /** Bytes fetched again to cross-check a part (heal.ts). */
   checked: number;
   choked: number;
+  servedFromHold: number;
   picks: number;
   readonly delivered: Series;
   completed(peer: SimPeer): void;

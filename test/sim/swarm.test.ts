@@ -159,3 +159,28 @@ test("a downloader's start-up counts in its time (from spawn): every leecher is 
   for (const p of started.peers) if (p.role !== 'seed') assert.ok(p.seconds! > 2, `peer ${p.index}: ${p.seconds} s`);
   assert.ok(started.leechers.last > plain.leechers.last + 1, `${started.leechers.last} vs ${plain.leechers.last}`);
 });
+
+test('a refused request held for a place (admissionWaitMs) is served when one frees before the hold ends: fewer refusals, with or without an uplink queue', () => {
+  // the seed alone has parts at first and 2 places for 5 leechers: most first requests meet full places
+  const crowd = (seed: number, admissionWaitMs: number, uplinkQueueMs: number) => {
+    const c = tiny(seed, { uplinkQueueMs });
+    return simulate({ ...c, peers: c.peers.slice(0, 6).map((p) => ({ ...p, arriveAt: 0 })), choker: { ...c.choker, uploadSlots: 1, admissionWaitMs } });
+  };
+  for (const uplinkQueueMs of [0, 100]) {
+    let immediate = 0;
+    let held = 0;
+    let served = 0;
+    for (const seed of [1, 2, 3]) {
+      const a = crowd(seed, 0, uplinkQueueMs);
+      const b = crowd(seed, 250, uplinkQueueMs);
+      assert.equal(a.incomplete + b.incomplete, 0);
+      assert.equal(a.servedFromHold, 0);
+      immediate += a.choked;
+      held += b.choked;
+      served += b.servedFromHold;
+    }
+    assert.ok(served > 0, `uplink queue ${uplinkQueueMs}: ${served} requests served from the hold`);
+    assert.ok(immediate > 0, `uplink queue ${uplinkQueueMs}: some requests refused`);
+    assert.ok(held < immediate, `uplink queue ${uplinkQueueMs}: ${held} refusals with a hold < ${immediate} without`);
+  }
+});
