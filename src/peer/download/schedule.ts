@@ -6,7 +6,7 @@
  */
 import { countParts, isComplete } from '../../protocol/index.js';
 import type { FetchHandle } from '../fetch.js';
-import { Availability, type OwnerView, type Pick, pickPart } from '../picker.js';
+import { Availability, type Pick, pickPart } from '../picker.js';
 import type { Owner, OwnerSet } from './owners.js';
 
 export interface Flight {
@@ -58,6 +58,8 @@ export class Schedule {
    * most of it waiting for memory).
    */
   private readonly views = new Map<string, Owner>();
+  /** `views` as the picker's list, in its order; rebuilt only after an owner comes or goes (not for every pick). */
+  private list: Owner[] | null = null;
   /** Owners whose bitmap lacks some part (others downloading it too). */
   private readonly partialOwners = new Set<string>();
   private inFlight = 0;
@@ -80,22 +82,25 @@ export class Schedule {
     if (after !== null && !isComplete(after, this.options.parts)) this.partialOwners.add(owner.key);
     else this.partialOwners.delete(owner.key);
     // the OwnerSet sets owner.bitmap to `after` before telling us
-    if (after === null) this.views.delete(owner.key);
-    else this.views.set(owner.key, owner);
+    if (after === null) {
+      if (this.views.delete(owner.key)) this.list = null;
+    } else if (this.views.get(owner.key) !== owner) {
+      this.views.set(owner.key, owner);
+      this.list = null;
+    }
   }
 
   /** The next part to ask for and of whom, or null (nothing useful may be asked now). */
   next(have: Uint8Array, owners: OwnerSet, now: number): Pick | null {
     if (this.full) return null;
-    const list: OwnerView[] = [];
+    const list = (this.list ??= [...this.views.values()]);
     let usable = false;
     const oneEach = countParts(have) < (this.options.oneEachUntil ?? ONE_EACH_UNTIL);
     // in a long run of chokes, few requests at once to owners that have not been giving us parts (owners.ts PROBES_CAPPED_AFTER)
     const probes = owners.probeRoom(this.options.maxInFlight);
-    for (const o of this.views.values()) {
+    for (const o of list) {
       o.available = owners.available(o, now) && (!oneEach || o.load === 0) && (probes > 0 || !owners.unproven(o));
       if (o.available) usable = true;
-      list.push(o);
     }
     // nobody may be asked: the picker's answer, without its work (most calls in a swarm whose places are taken)
     if (!usable) return null;
