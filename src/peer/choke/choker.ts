@@ -527,11 +527,18 @@ export class Choker {
    * an eighth of the table at once (one scan per many newcomers, not one each).
    */
   private evictIdlest(): void {
-    // each one's last activity computed once, not in every comparison (a sort of 256 called it ~4 000 times)
-    const idle: { p: PeerState; at: number }[] = [];
-    for (const p of this.peers.values()) if (!this.isUnchoked(p.remote)) idle.push({ p, at: lastActive(p) });
-    idle.sort((a, b) => a.at - b.at);
-    for (const { p } of idle.slice(0, Math.max(1, this.options.maxRemotes >> 3))) this.forget(p.remote);
+    // each one's last activity computed once, not in every comparison (a sort of 256 called it ~4 000 times),
+    // into plain arrays sorted by index (an object per remote per eviction was 9 % of a flash crowd's allocations)
+    const idle: PeerState[] = [];
+    const at: number[] = [];
+    for (const p of this.peers.values()) {
+      if (this.isUnchoked(p.remote)) continue;
+      idle.push(p);
+      at.push(lastActive(p));
+    }
+    // least recently active first; equally idle ones in table order (as a stable sort of the remotes)
+    const order = idle.map((_, i) => i).sort((a, b) => at[a]! - at[b]! || a - b);
+    for (const i of order.slice(0, Math.max(1, this.options.maxRemotes >> 3))) this.forget(idle[i]!.remote);
   }
 
   /** Interested in some file: asked for it recently, and not listed complete for it since. */
