@@ -307,3 +307,38 @@ test('in a long run of chokes, few requests at once go to owners not giving us p
   owners.succeeded(refuser);
   assert.equal(owners.probeRoom(slots), slots, 'a part kept ends the run');
 });
+
+test("a part whose flights all ended is no longer in flight, and the next part asked starts clean (the schedule reuses a part's emptied tables)", () => {
+  const P = 4;
+  const all = Array.from({ length: P }, (_, p) => p);
+  const cancelled: number[] = [];
+  const handle = (part: number): FetchHandle => ({ done: new Promise<Buffer[]>(() => undefined), cancel: () => void cancelled.push(part) });
+  const schedule = new Schedule({ parts: P, maxInFlight: 4, randomFirst: 0, endgameCopies: 2, random: seededRandom(5), oneEachUntil: 0 });
+  const owners = new OwnerSet({ now: () => 0, random: () => 0.5, maxPerOwner: 4, maxBackoffMs: 4000, isSelf: () => false }, (o, b, a) => schedule.bitmapChanged(o, b, a));
+  owners.update([2, 3].map((n) => ({ address: peerAddress(`127.0.0.${n}`, '::1'), port: 5000, bitmap: bitmapOf(all, P) })), P);
+  const [a, b] = [...owners.values()];
+  const fly = (part: number, owner = a!): Flight => {
+    const f = { part, owner, handle: handle(part), cancelled: false };
+    schedule.add(f);
+    return f;
+  };
+  const first = [fly(0), fly(0, b!), fly(1)];
+  for (const f of first) schedule.remove(f);
+  assert.equal(schedule.count, 0);
+  const later = [fly(2), fly(2, b!)];
+  // parts 0 and 1 may be asked again, part 2 is in flight: picks until full never name it
+  const have = emptyBitmap(P);
+  const picked: number[] = [];
+  for (let pick = schedule.next(have, owners, 0); pick; pick = schedule.next(have, owners, 0)) {
+    picked.push(pick.part);
+    assert.equal(pick.endgame, false, `part ${pick.part} is fresh, not an endgame copy`);
+    fly(pick.part, owners.get(pick.owner)!);
+  }
+  assert.equal(schedule.count, 4);
+  assert.ok(!picked.includes(2), `picked ${picked}`);
+  // two picks among parts 0, 1 and 3: at least one of the parts whose flights ended
+  assert.ok(picked.some((p) => p < 2), `picked ${picked}`);
+  // the first copy of part 2 wins: only part 2's other flight is cancelled, none of the ended ones
+  schedule.cancelOthers(2, later[0]!);
+  assert.deepEqual(cancelled, [2]);
+});
