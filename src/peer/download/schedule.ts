@@ -126,13 +126,14 @@ export class Schedule {
 
   add(flight: Flight): void {
     let m = this.flights.get(flight.part);
-    if (!m) {
+    let asked = this.asked.get(flight.part);
+    if (!m || !asked) {
       const spare = this.spare.pop();
       this.flights.set(flight.part, (m = spare?.flights ?? new Map()));
-      this.asked.set(flight.part, spare?.asked ?? new Set());
+      this.asked.set(flight.part, (asked = spare?.asked ?? new Set()));
     }
     m.set(flight.owner.key, flight);
-    this.asked.get(flight.part)!.add(flight.owner.key);
+    asked.add(flight.owner.key);
     flight.owner.load++;
     this.inFlight++;
   }
@@ -141,9 +142,9 @@ export class Schedule {
     const m = this.flights.get(flight.part);
     if (!m || m.get(flight.owner.key) !== flight) return;
     m.delete(flight.owner.key);
-    this.asked.get(flight.part)?.delete(flight.owner.key);
+    const asked = this.asked.get(flight.part);
+    asked?.delete(flight.owner.key);
     if (m.size === 0) {
-      const asked = this.asked.get(flight.part);
       this.flights.delete(flight.part);
       this.asked.delete(flight.part);
       if (asked && this.spare.length < this.options.maxInFlight) this.spare.push({ flights: m, asked });
