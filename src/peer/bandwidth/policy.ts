@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../../log.js';
 import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.js';
-import { type ChokerServiceOptions, type ChokerStatus, ChokerService } from '../choke/service.js';
+import { type ChokerServiceOptions, type ChokerStatus, ChokerService, realTimers } from '../choke/service.js';
 import type { RefusalReason } from '../choke/choker.js';
 import { RateMeter } from '../choke/rate-meter.js';
 import { type HolderAddress, SwarmIdentity } from './identity.js';
@@ -144,7 +144,11 @@ export function createBandwidthPolicy(settings: BandwidthSettings): BandwidthPol
   const identity = new SwarmIdentity();
   const spread = settings.origin ? new SeedSpread(settings.origin) : null;
   const holdMs = settings.spreadHoldMs ?? SPREAD_HOLD_MS;
-  const hold = (): Promise<null> => new Promise((resolve) => setTimeout(() => resolve(null), holdMs).unref());
+  // On the choker's timers (injected ones in tests); no hold at all refuses at once, as the
+  // choker's admissionWaitMs 0 does: an unref'd 0 ms timer let a test's event loop end
+  // before the refusal arrived (1 run in ~60 of work-conserving.test.ts).
+  const timers = settings.choker?.timers ?? realTimers;
+  const hold = (): Promise<null> => (holdMs > 0 ? new Promise((resolve) => void timers.setTimeout(() => resolve(null), holdMs)) : Promise.resolve(null));
   const admission: UploadAdmission = {
     admit: async (remote, request) => {
       const who = key(remote);

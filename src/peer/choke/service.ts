@@ -34,7 +34,8 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-const realTimers: Timers = {
+/** Real timers, unref'd: the choker alone must never keep a process alive. */
+export const realTimers: Timers = {
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref(); // the choker alone must never keep a process alive
