@@ -1,12 +1,12 @@
 /**
- * A download's hashing, off the main thread: the sha256 of each part taken in
- * and the md5 of the whole file, in a worker thread of its own
- * (hash-worker.ts). md5 needs the bytes in order and parts land in any order,
- * so this keeps the cursor: a part that is next in line when it arrives is
+ * A download's part thread, off the main thread: each part taken in is written
+ * at its place in the partial file, then its sha256 and the md5 of the whole
+ * file are taken, in a worker thread of its own (hash-worker.ts). md5 needs
+ * the bytes in order and parts land in any order, so this keeps the cursor: a part that is next in line when it arrives is
  * hashed from the bytes in hand (no disk read); parts past the cursor already
  * on disk are read back by the worker when the cursor reaches them; `digests`
  * hashes whatever is left. Part bytes backed by a SharedArrayBuffer reach the
- * worker without a copy (the caller keeps them untouched until `part`
+ * worker without a copy (the caller keeps them untouched until `store`
  * settles); others are copied.
  *
  * Bounded: every job waits in the worker's queue, and a part's buffer is held
@@ -19,7 +19,7 @@ import type { LocalFile } from '../files.js';
 import type { Digest } from './blame.js';
 
 export type HashJob =
-  | { readonly op: 'part'; readonly id: number; readonly bytes: Uint8Array; readonly md5: boolean }
+  | { readonly op: 'store'; readonly id: number; readonly path: string; readonly position: number; readonly bytes: Uint8Array; readonly md5: boolean }
   | { readonly op: 'range'; readonly path: string; readonly start: number; readonly end: number }
   | { readonly op: 'reset' }
   | { readonly op: 'digest'; readonly id: number; readonly suffixes: readonly string[] };
@@ -27,7 +27,14 @@ export type HashJob =
 export type HashReply =
   | { readonly id: number; readonly sha256: string }
   | { readonly id: number; readonly digests: readonly string[] }
-  | { readonly id: number; readonly error: string };
+  | { readonly id: number; readonly error: string; readonly code?: string | undefined; readonly write?: boolean };
+
+/** A part the worker could not write: `code` is the errno code (ENOSPC ...), for DiskError. */
+export class StoreError extends Error {
+  constructor(message: string, readonly code: string | undefined) {
+    super(message);
+  }
+}
 
 const WORKER = new URL('./hash-worker.js', import.meta.url);
 
@@ -54,7 +61,7 @@ export class FileHasher {
       if (!w) return;
       this.waiting.delete(reply.id);
       if (this.waiting.size === 0) this.worker.unref();
-      if ('error' in reply) w.reject(new Error(reply.error));
+      if ('error' in reply) w.reject(reply.write ? new StoreError(reply.error, reply.code) : new Error(reply.error));
       else w.resolve(reply);
     });
     this.worker.on('error', (err) => this.broken(err));
@@ -88,14 +95,18 @@ export class FileHasher {
   }
 
   /**
-   * The sha256 of `part`'s bytes. When the part is next in line (and not held:
-   * a held part's copy replaced while healing makes the caller start over) its
-   * bytes also go into the md5, before anything posted later.
+   * Writes `part`'s bytes at its place in the partial file, then gives their
+   * sha256. When the part is next in line (and not held: a held part's copy
+   * replaced while healing makes the caller start over) its bytes also go into
+   * the md5, before anything posted later. A write that fails rejects with a
+   * StoreError and its bytes stay out of the md5, but the cursor has passed
+   * the part: the caller resets it.
    */
-  async part(part: number, bytes: Uint8Array): Promise<Digest> {
+  async store(part: number, bytes: Uint8Array): Promise<Digest> {
     const md5 = part === this.next && !hasPart(this.file.bitmap, part);
     if (md5) this.next++;
-    const reply = await this.ask((id) => ({ op: 'part', id, bytes, md5 }));
+    const { path, partLength } = this.file;
+    const reply = await this.ask((id) => ({ op: 'store', id, path, position: part * partLength, bytes, md5 }));
     return (reply as { sha256: string }).sha256;
   }
 

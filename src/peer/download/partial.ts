@@ -14,11 +14,10 @@ import { access, rename } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { diskError } from '../../errors.js';
 import { clearPart, countParts, emptyBitmap, hasPart, partsOf, setPart } from '../../protocol/index.js';
-import { afterBytes } from '../buffers.js';
 import { type LocalFile, openPartial, partialPath } from '../files.js';
 import type { TrackerFile } from '../tracker-client.js';
 import { type Digest, UNKNOWN_SENDER } from './blame.js';
-import { FileHasher } from './hashing.js';
+import { FileHasher, StoreError } from './hashing.js';
 import { type Journal, StateFile, emptyJournal, loadState } from './state.js';
 
 /** sha256 of a part's bytes: the digest kept per part (the protocol has none of its own). */
@@ -111,27 +110,19 @@ export class PartialFile {
    * DiskError when the disk refuses (the part stays missing).
    */
   async write(part: number, chunks: Buffer[], owner: string): Promise<Digest> {
-    const fh = this.fh;
-    if (!fh) throw diskError(new Error('closed'), 'write to', this.file.path);
-    const offset = part * this.file.partLength;
+    if (!this.fh) throw diskError(new Error('closed'), 'write to', this.file.path);
     const size = this.partSize(part);
-    // Hashed (sha256, and md5 from the bytes in hand when next in line) while the bytes go to disk.
-    const digesting = this.hasher.part(part, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    try {
-      for (let written = 0; written < size; ) {
-        const { bytesWritten } = await fh.writev(afterBytes(chunks, written), offset + written);
-        written += bytesWritten;
-      }
-    } catch (err) {
-      digesting.catch(() => undefined);
-      // The md5 may hold bytes that are not on disk.
-      this.hasher.reset();
-      throw diskError(err, 'write to', this.file.path);
-    }
+    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
     let digest: Digest;
     try {
-      digest = await digesting;
+      // Written, then hashed (sha256, and md5 from the bytes in hand when next in line), in the part thread.
+      digest = await this.hasher.store(part, bytes.subarray(0, size));
     } catch (err) {
+      if (err instanceof StoreError) {
+        // The md5's cursor passed a part that is not on disk.
+        this.hasher.reset();
+        throw diskError(err, 'write to', this.file.path);
+      }
       throw diskError(err, 'hash', this.file.path);
     }
     this.journal.records.set(part, { owner, digest });
