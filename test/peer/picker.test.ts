@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Availability, type OwnerView, type PickInput, availability, pickPart } from '../../src/peer/picker.js';
 import { bitmapFromParts, emptyBitmap, fullBitmap } from '../../src/protocol/index.js';
 import { seededRandom as seeded } from '../support/random.js';
+import { referencePick } from './picker-reference.js';
 
 function owner(key: string, bitmap: Uint8Array, load = 0, available = true): OwnerView {
   return { key, bitmap, load, available };
@@ -205,4 +206,43 @@ test('inOrder: ties between equally rare parts go to the lowest part; rarity and
   const random = seeded(3);
   for (let i = 0; i < 100; i++) early.add(pickPart(input({ parts, owners, randomFirst: 4, random, inOrder: true }))!.part);
   assert.ok(early.size > 2, `random start expected, got ${[...early]}`);
+});
+
+test('property: the bitmap picker makes the reference picker\'s pick with the same random draws', () => {
+  const inputs = fc.integer({ min: 1, max: 70 }).chain((parts) => {
+    const bits = fc.uint8Array({ minLength: Math.ceil(parts / 8), maxLength: Math.ceil(parts / 8) });
+    const ownerArb = fc.record({ bitmap: bits, load: fc.integer({ min: 0, max: 3 }), available: fc.boolean() });
+    return fc.record({
+      parts: fc.constant(parts),
+      have: bits,
+      owners: fc.array(ownerArb, { maxLength: 6 }),
+      flying: fc.array(fc.tuple(fc.integer({ min: 0, max: parts - 1 }), fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 })), { maxLength: 8 }),
+      randomFirst: fc.integer({ min: 0, max: 6 }),
+      endgameParts: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+      endgameCopies: fc.integer({ min: 1, max: 3 }),
+      inOrder: fc.boolean(),
+      counted: fc.boolean(),
+      draws: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 8 }),
+    });
+  });
+  fc.assert(
+    fc.property(inputs, (c) => {
+      // Bits past the last part (spare bits) are set at random too: neither picker may read them as parts.
+      const owners = c.owners.map((o, i) => owner(`o${i}`, o.bitmap, o.load, o.available));
+      const inFlight = new Map(c.flying.map(([p, asked]) => [p, new Set(asked.map((a) => `o${a}`))] as const));
+      const replay = (): { random: () => number; used: () => number } => {
+        let n = 0;
+        return { random: () => c.draws[n++ % c.draws.length] as number, used: () => n };
+      };
+      const a = replay();
+      const b = replay();
+      const base = { parts: c.parts, have: c.have, inFlight, owners, randomFirst: c.randomFirst, endgameCopies: c.endgameCopies, endgameParts: c.endgameParts, inOrder: c.inOrder };
+      const counts = c.counted ? availability(c.parts, owners) : undefined;
+      const ours = pickPart({ ...base, random: a.random, ...(counts ? { availability: counts } : {}) });
+      const theirs = referencePick({ ...base, random: b.random, ...(counts ? { availability: counts } : {}) });
+      assert.deepEqual(ours, theirs);
+      assert.equal(a.used(), b.used(), 'the same number of random draws');
+    }),
+    { numRuns: 3000 },
+  );
 });
