@@ -27,7 +27,8 @@
  *  * bench/swarm.ts                fluidModel (D_min)
  */
 import { fluidModel } from '../bench/swarm.js';
-import { Choker, type ChokerOptions } from '../src/peer/choke/choker.js';
+import { Choker } from '../src/peer/choke/choker.js';
+import type { ChokerOptions } from '../src/peer/choke/options.js';
 import type { ChokeMode } from '../src/peer/choke/ranking.js';
 import { TokenBucket, defaultBurst } from '../src/peer/bandwidth/token-bucket.js';
 import { PEER_DEFAULTS } from '../src/peer/config.js';

@@ -5,7 +5,7 @@
  */
 import { seededRandom } from '../scripts/lib/random.js';
 import { DEFAULT_POLL_POLICY } from '../src/peer/poll-policy.js';
-import { DEFAULT_CHOKER_OPTIONS } from '../src/peer/choke/choker.js';
+import { DEFAULT_CHOKER_OPTIONS } from '../src/peer/choke/options.js';
 import { PEER_DOWNLOAD, PEER_REFUSAL_HOLD_MS } from './real.js';
 import { DOWNLOAD_DEFAULTS, type PeerSpec, type SimConfig } from './world.js';
 

@@ -1,5 +1,5 @@
 /** The simulator's configuration, and what every simulated peer shares (the "world"). */
-import type { ChokerOptions } from '../src/peer/choke/choker.js';
+import type { ChokerOptions } from '../src/peer/choke/options.js';
 import type { PollPolicyOptions } from '../src/peer/poll-policy.js';
 import type { EventQueue } from './events.js';
 import type { FluidNetwork } from './network.js';

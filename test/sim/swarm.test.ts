@@ -5,7 +5,7 @@ import { dMinSeconds } from '../../sim/real.js';
 import { scenario } from '../../sim/scenarios.js';
 import { simulate } from '../../sim/swarm.js';
 import { DOWNLOAD_DEFAULTS, type SimConfig } from '../../sim/world.js';
-import { DEFAULT_CHOKER_OPTIONS } from '../../src/peer/choke/choker.js';
+import { DEFAULT_CHOKER_OPTIONS } from '../../src/peer/choke/options.js';
 import { DEFAULT_POLL_POLICY } from '../../src/peer/poll-policy.js';
 
 const KiB = 1024;

@@ -25,7 +25,8 @@
  *   choker.stop();                        // on shutdown: timers cleared, waiters get null
  */
 import type { RemoteKey, TrafficRecorder, UploadAdmission } from '../bandwidth.js';
-import { Choker, type ChokerOptions, type PeerStatus, type RefusalReason, type RoundResult } from './choker.js';
+import { Choker, type PeerStatus, type RefusalReason, type RoundResult } from './choker.js';
+import type { ChokerOptions } from './options.js';
 import type { ChokeMode } from './ranking.js';
 import type { Holding } from './record.js';
 
