@@ -77,7 +77,8 @@ export function availability(parts: number, owners: readonly OwnerView[]): Uint1
   return counts;
 }
 
-function chooseOwner(
+/** The owner to ask for `part` (see the top of this file), or null when no available one holds it. */
+export function chooseOwner(
   part: number,
   owners: readonly OwnerView[],
   exclude: ReadonlySet<string> | undefined,

@@ -1,36 +1,16 @@
 /**
  * The picker as it was first written (one array per step, a test per part and
- * owner): the executable statement of the policy in src/peer/picker.ts, which
- * now works on bitmaps a byte at a time. test/peer/picker.test.ts holds the two
- * to the same pick and the same random draws on random inputs.
+ * owner), up to the endgame: the executable statement of the policy in
+ * src/peer/picker.ts, which now works on bitmaps a byte at a time.
+ * test/peer/picker.test.ts holds the two to the same pick and the same random
+ * draws on random inputs.
  */
-import { availability, type OwnerView, type Pick, type PickInput } from '../../src/peer/picker.js';
+import { availability, type Pick, type PickInput, chooseOwner, pickPart } from '../../src/peer/picker.js';
 import { bitsInByte, countParts, hasPart, setPart } from '../../src/protocol/bitfield.js';
 
 function pickOne<T>(items: readonly T[], random: () => number): T {
   const i = Math.min(items.length - 1, Math.floor(random() * items.length));
   return items[i] as T;
-}
-
-function chooseOwner(
-  part: number,
-  owners: readonly OwnerView[],
-  exclude: ReadonlySet<string> | undefined,
-  random: () => number,
-  wanted?: ReadonlyMap<string, number>,
-): string | null {
-  let best: OwnerView[] = [];
-  const key = (o: OwnerView): [number, number] => [o.load, wanted?.get(o.key) ?? 0];
-  for (const o of owners) {
-    if (!o.available || !hasPart(o.bitmap, part) || exclude?.has(o.key)) continue;
-    if (best.length === 0) { best = [o]; continue; }
-    const [l, w] = key(o);
-    const [bl, bw] = key(best[0] as OwnerView);
-    const cmp = l - bl || w - bw;
-    if (cmp < 0) best = [o];
-    else if (cmp === 0) best.push(o);
-  }
-  return best.length > 0 ? pickOne(best, random).key : null;
 }
 
 export function referencePick(input: PickInput): Pick | null {
@@ -82,25 +62,7 @@ export function referencePick(input: PickInput): Pick | null {
   // Some missing part is not in flight but nobody available holds it: wait, not endgame.
   if (missingNotInFlight > 0) return null;
 
-  // Endgame: every missing part is in flight, and few are missing.
-  if (input.endgameParts !== undefined) {
-    let missing = 0;
-    for (const p of inFlight.keys()) if (!hasPart(have, p)) missing++;
-    if (missing > input.endgameParts) return null;
-  }
-  let best: { part: number; owner: string }[] = [];
-  let bestKey = [Infinity, Infinity];
-  for (const [p, askedOf] of inFlight) {
-    if (hasPart(have, p) || askedOf.size >= input.endgameCopies) continue;
-    const owner = chooseOwner(p, owners, askedOf, () => 0);
-    if (owner === null) continue;
-    const key = [askedOf.size, avail[p] as number];
-    const cmp = key[0]! - bestKey[0]! || key[1]! - bestKey[1]!;
-    if (cmp < 0) { best = [{ part: p, owner }]; bestKey = key; }
-    else if (cmp === 0) best.push({ part: p, owner });
-  }
-  if (best.length === 0) return null;
-  const chosen = pickOne(best, random);
-  const owner = chooseOwner(chosen.part, owners, inFlight.get(chosen.part), random) as string;
-  return { part: chosen.part, owner, endgame: true };
+  // The endgame (every missing part in flight) was not rewritten: it is picker.ts's own, so the
+  // property covers the rest (no random number is drawn before it is reached, in either).
+  return pickPart(input);
 }
